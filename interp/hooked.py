@@ -165,6 +165,10 @@ def gemma3_270m_dir() -> Path:
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     finally:
         torch.set_num_threads(prev)
+    # the GGUF weights are already de-quantized to float32: drop the (unserializable) gguf quantizer
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)

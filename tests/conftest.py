@@ -14,6 +14,8 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tiny models run fastest single-threaded, and a shared 2-core machine is badly hurt by oversubscription.
+torch.set_num_threads(int(os.environ.get("INTERP_TEST_THREADS", "1")))
 
 TOY_TEXT = (
     "John lost his keys. Sarah said she was tired. The cat sat on the mat. The ball rolled. It stopped. "

@@ -1,3 +1,74 @@
-"""Commands of this group register on `interp.cli.app` (work in progress in a parallel stream)."""
+"""`interp probe coref MODEL` — coreference attention probe + behavioural pronoun check."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interp.cli import app
+from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
+
+probe_app = typer.Typer(help="Probes of what a model has learned (coreference ...).", no_args_is_help=True)
+app.add_typer(probe_app, name="probe")
+
+ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
+
+
+def _fmt(s: dict) -> str:
+    if s.get("accuracy") is None:
+        return "n/a (n=0)"
+    return f"{s['accuracy']:.3f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}] n={s['n']}"
+
+
+def _summary(d: dict) -> str:
+    lines = [
+        f"coref probe: {d['model']}  set={d['probe_set']}  n={d['n_examples']}  chance={d['chance']:g} "
+        f"(brackets: Wilson 95%)",
+        f"  head-mean attention  {_fmt(d['head_mean'])}",
+        f"  recency baseline     {_fmt(d['recency_baseline'])}  (head that always picks the nearer word)",
+        "  best heads (picked on this data): "
+        + ", ".join(f"{b['head']} {b['accuracy']:.3f}" for b in d["best_heads"]),
+    ]
+    if d["best_head_heldout"]:
+        h = d["best_head_heldout"]
+        lines.append(f"  best head held out    {h['head']} {_fmt(h)} (picked on {h['selected_on']} others)")
+    lines.append(f"  behaviour            {_fmt(d['behaviour'])}  skipped={d['behaviour']['n_skipped']}")
+    for title, groups in (("sentence", d["by_cross_sentence"]), ("category", d["by_category"])):
+        for name, g in groups.items():
+            if g["n"]:
+                lines.append(f"  {title}={name:<11} head-mean {_fmt(g['head_mean'])}; "
+                             f"behaviour {_fmt(g['behaviour'])}")
+    return "\n".join(lines)
+
+
+@probe_app.command("coref")
+def coref_cmd(
+    model: ModelArg,
+    data: Annotated[str, typer.Option(
+        "--data", "-d", help="Probe set name (builtin, builtin-small, handwritten) or a JSONL file "
+        "(keys text, pronoun, antecedent, distractor; optional category, contrast, cross_sentence).")] = "builtin",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json and figures here.")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Best heads to report.")] = 5,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
+    query: Annotated[str, typer.Option("--query", help="Query token of a multi-token pronoun: first | last.")] = "first",
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Does attention from a pronoun go to its antecedent rather than a distractor? Plus P(right pronoun)."""
+    from interp import hooked
+    from interp.seeding import set_seed
+    from probes.coref import CorefConfig, coref_probe, save_figures
+    from probes.coref_data import load_probe_set
+
+    set_seed(seed)
+    config = CorefConfig(top_k=top_k, batch_size=batch_size, query=query, seed=seed)
+    label, examples = load_probe_set(data)  # validated before the model loads
+    bridge = hooked.load(model, device=device)
+    result = coref_probe(bridge, examples, config, model=model, probe_set=label, progress=True)
+    d = result.to_dict()
+    if out is not None:
+        save_figures(d, out)
+    emit(d, out, as_json, _summary(d))

@@ -1,0 +1,58 @@
+"""JUnit XML for `interp regress`: one <testcase> per checked metric, so CI systems (GitHub, GitLab,
+Jenkins) show regressions as failed tests. A failure's message names the metric, the baseline, the
+current value and the bound; its body has the details (tolerance, n, interval).
+
+    <testsuites name="interp regress" tests="3" failures="1" errors="0">
+      <testsuite name="interp regress: suite.toml" tests="3" failures="1" ...>
+        <properties> model, baseline, suite sha256 ... </properties>
+        <testcase classname="regress.val-ppl" name="perplexity" time="0.41">
+          <failure type="regression" message="val-ppl/perplexity regressed: ...">...</failure>
+        </testcase>
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
+
+
+def _num(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.6g}"
+
+
+def to_junit_xml(result: Mapping[str, Any], times: Mapping[str, float] | None = None) -> str:
+    """JUnit XML text from a RegressResult dict (`times`: seconds per eval, shared by its testcases)."""
+    times = times or {}
+    checks = result["checks"]
+    n_fail = sum(not c["passed"] for c in checks)
+    total_time = sum(times.values())
+    root = ET.Element("testsuites", name="interp regress", tests=str(len(checks)), failures=str(n_fail),
+                      errors="0", time=f"{total_time:.3f}")
+    suite = ET.SubElement(root, "testsuite", name=f"interp regress: {result['suite']}", tests=str(len(checks)),
+                          failures=str(n_fail), errors="0", skipped="0", time=f"{total_time:.3f}")
+    props = ET.SubElement(suite, "properties")
+    for key in ("model", "model_sha256", "baseline", "baseline_model", "suite_sha256", "seed", "mode"):
+        if result.get(key) is not None:
+            ET.SubElement(props, "property", name=key, value=str(result[key]))
+    per_eval: dict[str, int] = {}
+    for c in checks:
+        per_eval[c["eval"]] = per_eval.get(c["eval"], 0) + 1
+    for c in checks:
+        t = times.get(c["eval"], 0.0) / per_eval[c["eval"]]
+        case = ET.SubElement(suite, "testcase", classname=f"regress.{c['eval']}", name=c["metric"], time=f"{t:.3f}")
+        if not c["passed"]:
+            body = "\n".join([
+                c["message"],
+                f"metric:    {c['eval']}/{c['metric']} ({c['direction']} is better)",
+                f"baseline:  {_num(c['baseline'])} (n={c['n_baseline']})",
+                f"current:   {_num(c['current'])} (n={c['n_current']})",
+                f"bound:     {_num(c['bound'])}",
+                f"tolerance: {c['tolerance']}",
+                *([f"interval of current − baseline: [{_num(c['interval'][0])}, {_num(c['interval'][1])}]"]
+                  if c.get("interval") else []),
+            ])
+            fail = ET.SubElement(case, "failure", type="regression", message=c["message"])
+            fail.text = body
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,0 +1,244 @@
+"""Render a `Report` as ONE self-contained HTML file.
+
+Self-contained: CSS and the small attention-view script are inline, figures are `data:` URIs (PNG, or
+SVG as an <img> — an SVG inside <img> cannot run scripts), nothing is fetched. A Content-Security-Policy
+meta tag makes that a guarantee: no network (`default-src 'none'`), images only from `data:`, and only
+the report's own style/script blocks run (pinned by their sha256), so even a mis-escaped string could
+not execute.
+
+Escaping: every piece of user text (prompts, generations, tokens, dataset rows, file names, keys) goes
+through `html.escape`. The attention data for the interactive view is JSON inside
+`<script type="application/json">`, with `<`, `>`, `&`, U+2028/9 written as \\uXXXX escapes, so a
+token like `</script>` cannot end the block; the script reads it with JSON.parse and writes tokens
+with textContent (never innerHTML).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from reports.document import Figure, Paragraph, Preformatted, Report, Section, Table
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_NUM = re.compile(r"^[-+]?(\d[\d,]*\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|nan|inf|—)%?$", re.IGNORECASE)
+
+ATTENTION_JS = r"""
+(function () {
+  "use strict";
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  document.querySelectorAll(".attn-view").forEach(function (view) {
+    var node = document.getElementById(view.getAttribute("data-attn"));
+    if (!node) { return; }
+    var data = JSON.parse(node.textContent);
+    var layerSel = view.querySelector(".attn-layer"), headSel = view.querySelector(".attn-head");
+    var box = view.querySelector(".attn-tokens"), info = view.querySelector(".attn-info");
+    var spans = data.tokens.map(function (t, i) {
+      var s = el("span", "tok", t);
+      s.tabIndex = 0;
+      s.setAttribute("data-i", String(i));
+      box.appendChild(s);
+      box.appendChild(document.createTextNode(" "));
+      return s;
+    });
+    data.layers.forEach(function (l, i) {
+      var o = el("option", "", l.layer); o.value = String(i); layerSel.appendChild(o);
+    });
+    function fillHeads() {
+      var keep = headSel.selectedIndex;
+      headSel.textContent = "";
+      var heads = data.layers[+layerSel.value].heads;
+      heads.forEach(function (h, i) { var o = el("option", "", h.name); o.value = String(i); headSel.appendChild(o); });
+      headSel.value = String(keep >= 0 && keep < heads.length ? keep : heads.length - 1);
+    }
+    var current = data.tokens.length - 1;
+    function show(q) {
+      current = q;
+      var row = data.layers[+layerSel.value].heads[+headSel.value].rows[q];
+      var order = [];
+      spans.forEach(function (s, k) {
+        s.classList.toggle("query", k === q);
+        s.classList.toggle("future", k > q);
+        if (k <= q) {
+          var a = row[k];
+          order.push([a, k]);
+          s.style.backgroundColor = "rgba(37, 99, 235, " + (0.85 * Math.sqrt(Math.max(0, a))).toFixed(3) + ")";
+          s.style.color = a > 0.35 ? "#fff" : "";
+          s.title = "attention from query " + q + ": " + a.toFixed(3);
+        } else {
+          s.style.backgroundColor = ""; s.style.color = "";
+          s.title = "future token (masked)";
+        }
+      });
+      order.sort(function (x, y) { return y[0] - x[0] || x[1] - y[1]; });
+      info.textContent = "query " + q + " \u201c" + data.tokens[q] + "\u201d attends most to: " +
+        order.slice(0, 3).map(function (p) { return "\u201c" + data.tokens[p[1]] + "\u201d (" + p[1] + ") " + p[0].toFixed(2); }).join(", ");
+    }
+    spans.forEach(function (s) {
+      var i = +s.getAttribute("data-i");
+      s.addEventListener("mouseenter", function () { show(i); });
+      s.addEventListener("focus", function () { show(i); });
+    });
+    layerSel.addEventListener("change", function () { fillHeads(); show(current); });
+    headSel.addEventListener("change", function () { show(current); });
+    fillHeads();
+    show(current);
+  });
+})();
+"""
+
+
+def esc(s: Any) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def json_for_script(obj: Any) -> str:
+    """JSON safe to place inside <script type="application/json">: no '<', '>', '&' or line separators."""
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    for ch, rep in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        s = s.replace(ch, rep)
+    return s
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+
+
+def css() -> str:
+    return Path(__file__).with_name("report.css").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- blocks
+def _table(t: Table) -> str:
+    out = ['<div class="table-wrap">']
+    if t.caption:
+        out.append(f'<div class="tcap">{esc(t.caption)}</div>')
+    out.append("<table>")
+    out.append("<thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in t.columns) + "</tr></thead><tbody>")
+    kv = t.columns == ("key", "value")
+    for row in t.rows:
+        cells = []
+        for j, c in enumerate(row):
+            if kv and j == 0:
+                cells.append(f"<th>{esc(c)}</th>")
+            else:
+                cls = ' class="num"' if _NUM.match(c) else ""
+                cells.append(f"<td{cls}>{esc(c)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    if t.note:
+        out.append(f'<p class="note">{esc(t.note)}</p>')
+    out.append("</div>")
+    html_ = "".join(out)
+    return html_.replace('<table>', '<table class="kv">', 1) if kv else html_
+
+
+def figure_src(f: Figure) -> str | None:
+    """data: URI for a figure (PNG preferred: smaller; SVG in <img> as fallback), None if neither is valid."""
+    if f.png and f.png.startswith(PNG_MAGIC):
+        return "data:image/png;base64," + base64.b64encode(f.png).decode("ascii")
+    if f.svg and b"<svg" in f.svg[:4096]:
+        return "data:image/svg+xml;base64," + base64.b64encode(f.svg).decode("ascii")
+    return None
+
+
+def _figure(f: Figure) -> str:
+    src = figure_src(f)
+    if src is None:
+        return f'<p class="skipped">figure {esc(f.caption)} could not be embedded: not a valid PNG or SVG file.</p>'
+    return (f'<figure><img src="{src}" alt="{esc(f.caption)}" loading="eager">'
+            f"<figcaption>{esc(f.caption)}</figcaption></figure>")
+
+
+def _block(b: Any) -> str:
+    if isinstance(b, Table):
+        return _table(b)
+    if isinstance(b, Figure):
+        return _figure(b)
+    if isinstance(b, Preformatted):
+        cap = f'<div class="pre-caption">{esc(b.caption)}</div>' if b.caption else ""
+        return f"{cap}<pre>{esc(b.text)}</pre>"
+    if isinstance(b, Paragraph):
+        return f"<p>{esc(b.text)}</p>"
+    raise TypeError(f"unknown block {type(b).__name__}")
+
+
+def _attention_view(sec: Section) -> str:
+    if not sec.attention:
+        return ""
+    data_id = f"attn-{sec.id}"
+    return (f'<div class="attn-view" data-attn="{esc(data_id)}"><h3>Interactive attention view</h3>'
+            '<div class="attn-controls"><label>layer <select class="attn-layer"></select></label>'
+            '<label>head <select class="attn-head"></select></label>'
+            '<span>hover or tab to a token: key tokens are shaded by how much it attends to them</span></div>'
+            '<div class="attn-tokens"></div><p class="attn-info"></p></div>'
+            f'<script type="application/json" id="{esc(data_id)}">{json_for_script(sec.attention)}</script>')
+
+
+def _section(sec: Section, number: int) -> str:
+    badge = f'<span class="badge">{esc(sec.kind)}</span>'
+    if not sec.tailored:
+        badge += '<span class="badge generic">generic view</span>'
+    parts = [f'<section id="{esc(sec.id)}"><h2>{number}. {esc(sec.title)} {badge}</h2>',
+             f'<p class="source">source: {esc(sec.source)}</p>',
+             f'<div class="guide"><strong>How to read this.</strong> {esc(sec.guide)}</div>']
+    view = _attention_view(sec)
+    figures_seen = False
+    for b in sec.blocks:
+        if view and isinstance(b, Figure) and not figures_seen:
+            parts.append(view)  # the interactive view goes right before the first attention figure
+            view = ""
+        figures_seen = figures_seen or isinstance(b, Figure)
+        parts.append(_block(b))
+    if view:
+        parts.append(view)
+    if sec.raw:
+        parts.append(f"<details><summary>raw {esc(Path(sec.source).name)}</summary><pre>{esc(sec.raw)}</pre></details>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------- page
+def render_html(report: Report) -> str:
+    """The whole report as one HTML document (str)."""
+    style = css()
+    script = ATTENTION_JS if any(s.attention for s in report.sections) else ""
+    csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(style)}; base-uri 'none'; form-action 'none'"
+    if script:
+        csp += f"; script-src {_csp_hash(script)}"
+    toc = [f'<li><a href="#{esc(s.id)}">{esc(s.title)}</a></li>' for s in report.sections]
+    meta_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in report.metadata)
+    skipped = ""
+    if report.skipped:
+        skipped = ('<p class="skipped">Inputs that could not be used:</p><ul class="skipped">'
+                   + "".join(f"<li>{esc(x)}</li>" for x in report.skipped) + "</ul>")
+    n = len(report.sections)
+    body = "\n".join(_section(s, i) for i, s in enumerate(report.sections, 1))
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(report.title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
+        f'<header class="top"><h1>{esc(report.title)}</h1>'
+        f"<p>{n} section{'s' if n != 1 else ''} from {esc(report.results_dir)}</p></header>\n"
+        '<div class="layout">\n<nav class="toc" aria-label="Contents"><h2>Contents</h2>'
+        '<p class="toc-meta"><a href="#metadata">Run metadata</a></p><ol>'
+        + "".join(toc) + "</ol></nav>\n<main>\n"
+        f'<section id="metadata"><h2>Run metadata</h2><div class="table-wrap"><table class="kv"><tbody>{meta_rows}'
+        f"</tbody></table></div>{skipped}</section>\n"
+        f"{body}\n</main>\n</div>\n"
+        "<footer>Generated by interp from the results files listed above; figures are embedded, nothing is "
+        "loaded from the network.</footer>\n"
+        + (f"<script>{script}</script>\n" if script else "")
+        + "</body>\n</html>\n"
+    )

@@ -1,0 +1,300 @@
+"""Render a `Report` as a multi-page PDF with matplotlib's PdfPages (no system packages needed).
+
+Layout: A4 portrait pages. Page 1 (and more if the contents are long) is the title page: title, run
+metadata and a table of contents with page numbers. Each section then starts on a new page: heading,
+source, reading guide, and its blocks flowed top to bottom —
+
+    Paragraph / Preformatted  wrapped text (monospace for prompts/generations), long text cut with a note
+    Table                     drawn as text cells with rules; split across pages with the header repeated
+    Figure                    the PNG drawn with imshow at its natural size, scaled down to fit the page
+
+The page flow is computed first, so contents page numbers are exact. Text is drawn with
+`parse_math=False`, so a '$' in a prompt is just a dollar sign. The PDF has no creation date:
+the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib.image as mpimg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+from interp.figures import plt
+from reports.document import Figure, Paragraph, Preformatted, Report, Section, Table
+from reports.html import PNG_MAGIC
+
+PAGE_W, PAGE_H = 8.27, 11.69  # A4, inches
+MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 0.6, 0.6, 0.7
+TEXT_W = PAGE_W - 2 * MARGIN_X
+BODY_FONT = "DejaVu Sans"
+MONO_FONT = "DejaVu Sans Mono"
+MAX_PRE_LINES = 40
+FIG_DPI = 110  # the PNGs' nominal resolution (charts.py uses 110-120): 1 px ≈ 1/110 inch
+
+
+def _chars_per_inch(fontsize: float, mono: bool = False) -> float:
+    return 72.0 / (fontsize * (0.61 if mono else 0.55))
+
+
+def _wrap(text: str, fontsize: float, width_in: float = TEXT_W, mono: bool = False) -> list[str]:
+    n = max(10, int(width_in * _chars_per_inch(fontsize, mono)))
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend(textwrap.wrap(line, n, replace_whitespace=False, drop_whitespace=not mono,
+                                 break_on_hyphens=False) or [""])
+    return out
+
+
+def _cut(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: max(1, n - 1)] + "…"
+
+
+@dataclass
+class _Page:
+    fig: Any
+    y: float  # inches from the bottom where the next block starts (its top)
+
+
+@dataclass
+class _Flow:
+    """Places blocks on pages top to bottom; opens a new page when a block does not fit."""
+
+    title: str
+    pages: list[_Page] = field(default_factory=list)
+
+    def new_page(self) -> _Page:
+        fig = plt.figure(figsize=(PAGE_W, PAGE_H))
+        p = _Page(fig=fig, y=PAGE_H - MARGIN_TOP)
+        self.pages.append(p)
+        return p
+
+    @property
+    def page(self) -> _Page:
+        return self.pages[-1] if self.pages else self.new_page()
+
+    def room(self) -> float:
+        return self.page.y - MARGIN_BOTTOM
+
+    def ensure(self, h: float) -> _Page:
+        if h > self.room() and self.page.y < PAGE_H - MARGIN_TOP - 1e-6:
+            self.new_page()
+        return self.page
+
+    # -- primitives (x, y in inches)
+    def text_at(self, x: float, y: float, s: str, size: float, **kw: Any) -> None:
+        self.page.fig.text(x / PAGE_W, y / PAGE_H, s, fontsize=size, va="top", ha=kw.pop("ha", "left"),
+                           parse_math=False, family=kw.pop("family", BODY_FONT), **kw)
+
+    def lines(self, lines: list[str], size: float, gap: float = 0.06, mono: bool = False, color: str = "black",
+              weight: str = "normal", indent: float = 0.0) -> None:
+        lh = size * 1.38 / 72
+        for line in lines:
+            self.ensure(lh)
+            self.text_at(MARGIN_X + indent, self.page.y, line, size, family=MONO_FONT if mono else BODY_FONT,
+                         color=color, weight=weight)
+            self.page.y -= lh
+        self.page.y -= gap
+
+    def paragraph(self, text: str, size: float = 9.0, **kw: Any) -> None:
+        self.lines(_wrap(text, size), size, **kw)
+
+    # -- blocks
+    def heading(self, text: str, size: float = 15.0) -> None:
+        self.ensure(0.9)  # keep a heading with at least a little of what follows
+        for line in _wrap(text, size, TEXT_W):
+            self.lines([line], size, gap=0.0, weight="bold")
+        self.page.y -= 0.08
+
+    def guide(self, text: str) -> None:
+        size = 8.6
+        lines = _wrap(text, size, TEXT_W - 0.3)
+        lh = size * 1.38 / 72
+        h = lh * len(lines) + 0.16
+        page = self.ensure(min(h, 4.0))
+        if h <= self.room():  # boxed, light blue, like the HTML callout
+            page.fig.add_artist(Rectangle((MARGIN_X / PAGE_W, (page.y - h) / PAGE_H), TEXT_W / PAGE_W, h / PAGE_H,
+                                          transform=page.fig.transFigure, facecolor="#eef4ff", edgecolor="#2563eb",
+                                          linewidth=0.6))
+            page.y -= 0.08
+            self.lines(lines, size, gap=0.0, indent=0.15, color="#1f2933")
+            page.y -= 0.08 + 0.12
+        else:
+            self.lines(lines, size, gap=0.12, color="#1f2933")
+
+    def preformatted(self, b: Preformatted) -> None:
+        if b.caption:
+            self.lines([b.caption], 8.5, gap=0.02, weight="bold")
+        size = 8.0
+        lines = _wrap(b.text, size, TEXT_W - 0.2, mono=True)
+        if len(lines) > MAX_PRE_LINES:
+            lines = lines[:MAX_PRE_LINES] + [f"… ({len(lines) - MAX_PRE_LINES} more lines in the HTML report)"]
+        self.lines(lines, size, gap=0.14, mono=True, indent=0.1, color="#243b53")
+
+    def table(self, t: Table) -> None:
+        ncol = max(1, len(t.columns))
+        size = 8.0 if ncol <= 6 else 7.0 if ncol <= 10 else 6.2
+        cpi = _chars_per_inch(size)
+        natural = []
+        for j in range(ncol):
+            longest = max([len(t.columns[j]) * 1.15] + [len(r[j]) for r in t.rows if j < len(r)])  # header is bold
+            natural.append(min(max(longest, 3), 60) / cpi + 0.16)
+        scale = min(1.0, TEXT_W / sum(natural))
+        widths = [w * scale for w in natural]
+        maxch = [max(2, int((w - 0.1) * cpi)) for w in widths]
+        rh = size * 1.75 / 72
+        total_w = sum(widths)
+
+        def row(cells: tuple[str, ...], header: bool) -> None:
+            page = self.page
+            if header:
+                page.fig.add_artist(Rectangle((MARGIN_X / PAGE_W, (page.y - rh) / PAGE_H), total_w / PAGE_W,
+                                              rh / PAGE_H, transform=page.fig.transFigure, facecolor="#f0f4f8",
+                                              edgecolor="none"))
+            x = MARGIN_X
+            for j, w in enumerate(widths):
+                c = cells[j] if j < len(cells) else ""
+                self.text_at(x + 0.05, page.y - 0.035, _cut(c, maxch[j]), size,
+                             weight="bold" if header else "normal")
+                x += w
+            page.y -= rh
+            page.fig.add_artist(Line2D([MARGIN_X / PAGE_W, (MARGIN_X + total_w) / PAGE_W], [page.y / PAGE_H] * 2,
+                                       transform=page.fig.transFigure, color="#bcccdc", linewidth=0.4))
+
+        cap = t.caption
+        self.ensure(rh * (3 + (1 if cap else 0)))
+        if cap:
+            self.lines(_wrap(cap, 8.5), 8.5, gap=0.02, weight="bold")
+        row(t.columns, True)
+        for r in t.rows:
+            if rh > self.room():
+                self.new_page()
+                if cap:
+                    self.lines([_cut(cap, 90) + " (continued)"], 8.5, gap=0.02, weight="bold")
+                row(t.columns, True)
+            row(r, False)
+        if t.note:
+            self.page.y -= 0.03
+            self.lines(_wrap(t.note, 7.5), 7.5, gap=0.0, color="#616e7c")
+        self.page.y -= 0.16
+
+    def figure(self, f: Figure) -> None:
+        if not (f.png and f.png.startswith(PNG_MAGIC)):
+            what = "SVG only (shown in the HTML report)" if f.svg else "not a valid PNG — not embedded"
+            self.paragraph(f"[figure {f.caption}: {what}]", size=8.5, color="#b45309")
+            return
+        try:
+            img = mpimg.imread(io.BytesIO(f.png), format="png")
+        except Exception as e:  # noqa: BLE001 — a corrupt image must not break the report
+            self.paragraph(f"[figure {f.caption}: unreadable PNG ({type(e).__name__})]", size=8.5, color="#b45309")
+            return
+        h_px, w_px = img.shape[0], img.shape[1]
+        w = min(TEXT_W, w_px / FIG_DPI)
+        h = w * h_px / w_px
+        cap_h = 0.3
+        max_h = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - cap_h - 0.1
+        if h > max_h:
+            h, w = max_h, max_h * w_px / h_px
+        if h + cap_h > self.room():
+            if self.room() >= 0.6 * (h + cap_h) and self.room() > 3.0:  # shrink a little rather than waste a page
+                h = self.room() - cap_h
+                w = h * w_px / h_px
+            else:
+                self.new_page()
+        page = self.page
+        x0 = MARGIN_X + (TEXT_W - w) / 2
+        ax = page.fig.add_axes((x0 / PAGE_W, (page.y - h) / PAGE_H, w / PAGE_W, h / PAGE_H))
+        ax.imshow(img, interpolation="antialiased")
+        ax.set_axis_off()
+        page.y -= h + 0.04
+        self.lines(_wrap(f.caption, 7.5), 7.5, gap=0.18, color="#616e7c", mono=True)
+
+
+def _section(flow: _Flow, sec: Section, number: int) -> None:
+    flow.new_page()
+    flow.heading(f"{number}. {sec.title}")
+    flow.lines([f"kind: {sec.kind}" + ("" if sec.tailored else " (generic view)") + f"    source: {sec.source}"],
+               8.0, gap=0.1, color="#616e7c", mono=True)
+    flow.guide(sec.guide)
+    for b in sec.blocks:
+        if isinstance(b, Table):
+            flow.table(b)
+        elif isinstance(b, Figure):
+            flow.figure(b)
+        elif isinstance(b, Preformatted):
+            flow.preformatted(b)
+        elif isinstance(b, Paragraph):
+            flow.paragraph(b.text, size=9.0, gap=0.1)
+    if sec.attention:
+        flow.paragraph("The interactive attention view (hover a token) is in the HTML report.", size=8.0,
+                       color="#616e7c")
+
+
+def _title_pages(report: Report, section_pages: list[int], offset: int) -> _Flow:
+    flow = _Flow(title=report.title)
+    flow.new_page()
+    flow.page.y -= 0.4
+    flow.heading(report.title, size=20)
+    flow.lines(["Interpretability and evaluation report"], 10, gap=0.25, color="#616e7c")
+    flow.lines(["Run metadata"], 12, gap=0.06, weight="bold")
+    for k, v in report.metadata:
+        wrapped = _wrap(str(v), 8.5, TEXT_W - 1.9)
+        flow.ensure(len(wrapped) * 8.5 * 1.38 / 72)
+        y = flow.page.y
+        flow.text_at(MARGIN_X, y, k, 8.5, weight="bold")
+        flow.lines(wrapped, 8.5, gap=0.03, indent=1.9)
+    if report.skipped:
+        flow.page.y -= 0.1
+        flow.lines(["Inputs that could not be used:"], 9, gap=0.02, weight="bold", color="#b45309")
+        for s in report.skipped:
+            flow.lines(_wrap("• " + s, 8), 8, gap=0.0, color="#b45309")
+    flow.page.y -= 0.2
+    flow.lines(["Contents"], 12, gap=0.06, weight="bold")
+    for i, (sec, p) in enumerate(zip(report.sections, section_pages, strict=True), 1):
+        flow.ensure(0.2)
+        y = flow.page.y
+        flow.text_at(MARGIN_X + TEXT_W, y, str(p + offset), 9, ha="right")
+        flow.lines([_cut(f"{i}. {sec.title}", 95)], 9, gap=0.02)
+    return flow
+
+
+def _footer(fig: Any, title: str, page: int, total: int) -> None:
+    fig.text(MARGIN_X / PAGE_W, 0.35 / PAGE_H, _cut(title, 90), fontsize=7, color="#9aa5b1", parse_math=False,
+             family=BODY_FONT)
+    fig.text((PAGE_W - MARGIN_X) / PAGE_W, 0.35 / PAGE_H, f"page {page} of {total}", fontsize=7, color="#9aa5b1",
+             ha="right", family=BODY_FONT)
+
+
+def render_pdf(report: Report) -> tuple[bytes, int]:
+    """(PDF bytes, number of pages)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
+        warnings.filterwarnings("ignore", message=r".*not compatible with tight_layout.*")
+        body = _Flow(title=report.title)
+        starts = []
+        for i, sec in enumerate(report.sections, 1):
+            starts.append(len(body.pages) + 1)
+            _section(body, sec, i)
+        dry = _title_pages(report, starts, 0)  # dry run: how many title pages come first
+        n_title = len(dry.pages)
+        for p in dry.pages:
+            plt.close(p.fig)
+        title = _title_pages(report, starts, n_title)
+        pages = title.pages + body.pages
+        buf = io.BytesIO()
+        try:
+            with PdfPages(buf, metadata={"CreationDate": None, "ModDate": None, "Title": report.title,
+                                         "Creator": "interp report"}) as pdf:
+                for n, p in enumerate(pages, 1):
+                    _footer(p.fig, report.title, n, len(pages))
+                    pdf.savefig(p.fig)
+        finally:
+            for p in pages:
+                plt.close(p.fig)
+    return buf.getvalue(), len(pages)

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Visual + structural check of `interp report` output in a real headless browser and as PDF page images.
+#
+#   scripts/check_report.sh [RESULTS_DIR] [OUT_DIR]
+#
+# RESULTS_DIR defaults to a synthetic tree (reports.sample: every section kind, a hostile prompt);
+# OUT_DIR defaults to /tmp/interp-report-check. Needs Debian's `chromium` and `poppler-utils`
+# (apt-get install -y chromium poppler-utils). Writes, for a person to LOOK at:
+#   OUT_DIR/html-top.png, html-part-N.png chromium screenshot of report.html (1400 px wide), in tiles
+#   OUT_DIR/pdf-N.png                     every PDF page (pdftoppm, 70 dpi)
+# and fails (exit 1) unless, in the DOM chromium built after running the page's script:
+#   every <img> is a data: URI holding a decodable PNG/SVG, no element fetches http(s)://, the
+#   interactive attention view was built (so the CSP-pinned inline script ran), the hostile prompt is
+#   text (no <script>/<img> elements injected), and the PDF has more than one page.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+OUT=$(realpath -m "${2:-/tmp/interp-report-check}")
+mkdir -p "$OUT"
+if [ -n "${1:-}" ]; then
+  RES=$1
+else
+  RES="$OUT/sample"
+  rm -rf "$RES"
+  "$PY" -c "import sys; from reports.sample import write_sample_tree; write_sample_tree(sys.argv[1])" "$RES"
+fi
+BROWSER=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+if [ -z "$BROWSER" ]; then echo "chromium not installed: apt-get install -y chromium" >&2; exit 2; fi
+command -v pdftoppm >/dev/null || { echo "pdftoppm not installed: apt-get install -y poppler-utils" >&2; exit 2; }
+
+"$PY" -c "import sys; from interp.cli import run; sys.exit(run(sys.argv[1:]))" report "$RES" --out "$OUT/report" --format html,pdf
+
+FLAGS=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
+       --disable-sync --no-first-run --disable-default-apps --hide-scrollbars --user-data-dir="$OUT/.chromium"
+       --virtual-time-budget=3000)
+URL="file://$OUT/report.html"
+timeout 120 "$BROWSER" "${FLAGS[@]}" --window-size=1400,16000 --screenshot="$OUT/html-full.png" "$URL" 2>/dev/null
+timeout 120 "$BROWSER" "${FLAGS[@]}" --dump-dom "$URL" 2>/dev/null > "$OUT/dom.html"
+rm -f "$OUT"/pdf-*.png
+pdftoppm -r 70 -png "$OUT/report.pdf" "$OUT/pdf"
+
+"$PY" - "$OUT" <<'PYEOF'
+import base64, io, re, sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+from PIL import Image
+
+out = Path(sys.argv[1])
+dom = (out / "dom.html").read_text(encoding="utf-8")
+full = Image.open(out / "html-full.png")
+full.crop((0, 0, full.width, min(1000, full.height))).save(out / "html-top.png")
+gray = full.convert("L")
+bottom = max((y for y in range(full.height - 1, 0, -25) if gray.crop((0, y, full.width, y + 1)).getextrema()[0] < 245), default=full.height)
+for old in out.glob("html-part-*.png"):
+    old.unlink()
+for i, y in enumerate(range(0, bottom + 1, 1500)):  # page in 1500 px tiles, small enough to view
+    full.crop((0, y, full.width, min(y + 1500, bottom + 25))).save(out / f"html-part-{i + 1}.png")
+
+
+class Scan(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.scripts, self.toks, self.fetch = [], [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a.get("src") or "")
+        if tag == "script":
+            self.scripts.append(a.get("type") or "")
+        if tag == "span" and "tok" in (a.get("class") or "").split():
+            self.toks += 1
+        for k in ("src", "href"):
+            if re.match(r"\s*(https?:)?//", a.get(k) or ""):
+                self.fetch.append(f"<{tag} {k}={a[k]!r}>")
+
+
+s = Scan()
+s.feed(dom)
+problems = []
+for src in s.imgs:
+    m = re.match(r"data:image/(png|svg\+xml);base64,(.*)", src, re.S)
+    if not m:
+        problems.append(f"image not a data: URI: {src[:60]!r}")
+        continue
+    raw = base64.b64decode(m.group(2))
+    if m.group(1) == "png":
+        try:
+            Image.open(io.BytesIO(raw)).verify()
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"broken PNG ({e})")
+    elif b"<svg" not in raw[:4096]:
+        problems.append("broken SVG")
+if s.fetch:
+    problems.append("network references: " + ", ".join(s.fetch[:5]))
+if s.toks == 0 and 'class="attn-view"' in dom:
+    problems.append("interactive attention view not built (inline script blocked or failed)")
+code_scripts = [t for t in s.scripts if t != "application/json"]
+if len(code_scripts) > 1:
+    problems.append(f"{len(code_scripts)} executable <script> elements (expected at most 1: injected markup?)")
+pages = sorted(out.glob("pdf-*.png"))
+if len(pages) < 2:
+    problems.append(f"PDF has {len(pages)} page(s), expected > 1")
+print(f"html: {len(s.imgs)} images (all data: URIs), {s.toks} interactive tokens, {len(code_scripts)} script; "
+      f"pdf: {len(pages)} pages -> {out}")
+for p in problems:
+    print("PROBLEM:", p)
+sys.exit(1 if problems else 0)
+PYEOF
+echo "screenshots: $OUT/html-top.png $OUT/html-part-*.png $OUT/pdf-*.png"
