@@ -535,7 +535,7 @@ def plot_sweep(result: dict[str, Any]):
         for i in range(n_layers):
             for j in range(n_heads):
                 if np.isfinite(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=7,
+                    ax.text(j, i, f"{grid[i, j]:+.3f}" if m >= 0.01 else f"{grid[i, j]:+.1e}", ha="center", va="center", fontsize=7,
                             color="white" if abs(grid[i, j]) > 0.6 * m else "black")
     ax.set_title(f"Δloss per ablated head ({result.get('method', '?')}); clean loss {result.get('clean_loss', 0):.3f}",
                  fontsize=9)
@@ -557,5 +557,5 @@ def plot_ablation(result: dict[str, Any]):
     ax.set_xlabel("position in window")
     ax.set_ylabel("mean Δloss (nats)")
     ax.set_title(f"ablating {result.get('heads_spec') or 'no heads'} ({result.get('method')}): "
-                 f"Δloss {result.get('delta_loss', 0):+.4f}", fontsize=9)
+                 f"Δloss {result.get('delta_loss', 0):+.4g}", fontsize=9)
     return fig

@@ -132,7 +132,7 @@ def _train_cli(args, capsys):
     [
         ("missing", ["--corpus", "{tmp}/nope.txt"], "does not exist"),
         ("empty", ["--corpus", "{tmp}/empty.txt"], "empty"),
-        ("short", ["--corpus", "{tmp}/short.txt"], "smaller than one context window"),
+        ("short", ["--corpus", "{tmp}/short.txt", "--vocab-size", "260"], "smaller than one context window"),
         ("corpus", ["--corpus", "{corpus}", "--vocab-size", "60000"], "larger than this corpus supports"),
         ("none", ["--preset", "huge"], "unknown preset"),
         ("none", ["--n-layers", "-1"], "n_layers"),
