@@ -332,13 +332,30 @@ def _hf_reachable(timeout: float = 2.0) -> bool:
         return False
 
 
+def _hf_cached(path: str) -> bool:
+    """Whether the `datasets` cache has an entry for hub dataset `path` (cache dirs are named org___name)."""
+    root = os.environ.get("HF_DATASETS_CACHE") or os.path.join(
+        os.environ.get("HF_HOME", os.path.join(os.path.expanduser("~"), ".cache", "huggingface")), "datasets")
+    stem = path.replace("/", "___")
+    try:
+        return any(p.name.startswith(stem) for p in Path(root).iterdir())
+    except OSError:
+        return False
+
+
 def _load_hf(path: str, config: str | None, split: str, key: str):
     """`datasets.load_dataset(path, config, split=split)`; offline: the local cache or a UserError."""
+    online = _hf_reachable()
+    if not online and not _hf_cached(path):  # fail fast, without importing `datasets`
+        raise UserError(
+            f"could not load dataset {key!r} ({path}{'/' + config if config else ''}, split {split}): the Hugging "
+            "Face hub is unreachable and it is not in the local datasets cache; run with network once, or pass a "
+            "local CSV/TSV/JSONL file (e.g. the shared samples) or 'bbcnews'"
+        )
     try:
         import datasets
     except ImportError:
         raise UserError(f"dataset {key!r} needs the `datasets` package: pip install 'interp[datasets]'") from None
-    online = _hf_reachable()
     old = (datasets.config.HF_HUB_OFFLINE, datasets.config.HF_DATASETS_OFFLINE)
     try:
         if not online:

@@ -109,6 +109,7 @@ class PerplexityResult(FrozenResult):
     kind: str = "perplexity"
     context: int = 0
     stride: int = 0
+    batch_size: int = 0
     prepend_bos: bool = True
     bos_token_id: int | None = None
     n_documents: int = 0  # documents with at least one scored token
@@ -324,7 +325,7 @@ def perplexity(model: Any, texts: Sequence[str], config: PerplexityConfig = Perp
     if leak is not None and leak.flagged:
         warnings.append(leak.message)
     return PerplexityResult(
-        context=context, stride=stride, prepend_bos=bos is not None, bos_token_id=bos,
+        context=context, stride=stride, batch_size=batch_size, prepend_bos=bos is not None, bos_token_id=bos,
         n_documents=len(docs), n_skipped_documents=skipped, n_windows=len(windows),
         n_tokens=n_tokens, n_bytes=n_bytes, n_chars=n_chars, nll_sum=nll_sum, nll_per_token=nll_tok,
         perplexity=math.exp(nll_tok), bits_per_byte=bpb,

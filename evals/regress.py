@@ -41,7 +41,11 @@ larger than the sampling error of the two measurements?":
 Both treat baseline and current as independent samples of the eval population, which is conservative
 when they score the same items (a paired test would also flag tiny systematic drifts such as a changed
 BLAS); to detect smaller changes, raise n. The reported `bound` is the worst current value that would
-still pass, so the table shows how sensitive each check is.
+still pass, so the table shows how sensitive each check is. What the statistical bound does NOT cover
+is training variance: two training runs with different seeds differ by more than eval sampling noise
+on a large eval set. To gate models retrained from different seeds, measure that seed-to-seed spread
+and use a relative/absolute tolerance at least that wide (CI here retrains with a fixed seed, which
+reproduces the weights bit-for-bit on CPU).
 
 The baseline JSON stores, per eval, a hash of its configuration (kind + parameters + the content of any
 input file), and per metric the value, n and the samples the statistical bounds need, plus the model's

@@ -16,8 +16,9 @@ pairwise with BLEU:
 - distinct-1/2 (`interp.decoding.distinct_n`, over the continuation's token ids) of each continuation
   flags degenerate repetition, which inflates BLEU.
 
-Prompts are tokenized as `interp generate` does (the tokenizer's default special tokens), so any row
-can be reproduced with `interp generate MODEL PROMPT --max-new-tokens N ...` (same seed).
+Each prompt starts a fresh document, as in `evals.perplexity`: its tokens (`add_special_tokens=False`)
+are preceded by the tokenizer's BOS token (else EOS: `<|endoftext|>` for the reference model), so a
+bridge (whose TransformerLens tokenizer adds BOS itself) and its HF model generate the same tokens.
 `plot_bleu_heatmap(result_dict, decoding)` draws one heatmap per decoding from the results JSON.
 """
 
@@ -160,12 +161,14 @@ def sensitivity(model: Any, config: SensitivityConfig = SensitivityConfig(), *, 
     n_ctx = int(model.cfg.n_ctx) if is_bridge else int(
         getattr(hf.config, "n_positions", None) or getattr(hf.config, "max_position_embeddings", 1024))
     device = next(hf.parameters()).device
+    bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
     prompt_ids = []
     for p in config.prompts:
-        ids = tok(p)["input_ids"][-(n_ctx - 1):]
+        ids = tok(p, add_special_tokens=False)["input_ids"]
         if not ids:
             raise UserError(f"prompt {p!r} tokenizes to nothing; use a different prompt")
-        prompt_ids.append(torch.tensor([ids], device=device))  # (1, T)
+        ids = ([bos] if bos is not None else []) + ids
+        prompt_ids.append(torch.tensor([ids[-(n_ctx - 1):]], device=device))  # (1, T)
 
     rows = []
     total = len(config.decodings) * len(config.prompts)

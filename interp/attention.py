@@ -18,6 +18,10 @@ the model expects it (`bridge.cfg.default_prepend_bos`, overridable). Prompts lo
 truncated to the model's n_ctx (or `max_tokens`) keeping BOS and the LAST tokens; the result says so
 (`truncated`, `n_dropped`). Labels make byte-level BPE readable: a space is '␣', a newline '\\n'.
 
+Heads. `attention` selects layers × head numbers (`--layers 0,2 --heads 0,3`) or `LAYER.HEAD` terms
+(`--heads 0.1,2.*`, parsed by `interp.heads.HeadSpec`); `attention-evolution` takes `LAYER.HEAD` terms for
+its grid and line plots (scores are always computed for every head).
+
 Figures (`plot_*`) take the result DICT (results.json), never a model.
 """
 
@@ -167,7 +171,8 @@ def _patterns(bridge, ids: torch.Tensor, layers: Iterable[int]) -> tuple[torch.T
     """(logits (B, T, d_vocab), patterns (n_sel_layers, B, n_heads, T, T)) caching only the needed hooks."""
     names = [PATTERN_HOOK.format(layer=layer) for layer in layers]
     with torch.no_grad():
-        logits, cache = bridge.run_with_cache(ids.to(bridge.cfg.device), names_filter=names)
+        device = getattr(bridge.cfg, "device", None) or "cpu"
+        logits, cache = bridge.run_with_cache(ids.to(device), names_filter=names)
     pats = torch.stack([cache[n].detach().float().cpu() for n in names])
     return logits.detach().float().cpu(), pats
 

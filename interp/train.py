@@ -218,6 +218,7 @@ class Trainer:
 
             self.ddp = DistributedDataParallel(self.model, device_ids=[dist_.local_rank] if cfg.device.startswith("cuda") else None)
         n_ctx = cfg.model.n_ctx
+        self._windows_epoch, self._windows = -1, np.empty(0, dtype=np.int64)
         self.windows_per_epoch = len(epoch_windows(len(self.train_ids), n_ctx, cfg.seed, 0))
         per_step = cfg.batch_size * cfg.grad_accum * dist_.world
         self.steps_per_epoch = self.windows_per_epoch // per_step
@@ -235,7 +236,10 @@ class Trainer:
     def batch(self, epoch: int, step_in_epoch: int, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(x, y) each (B, n_ctx) for this rank's share of a micro-batch — a pure function of its args."""
         cfg, n_ctx = self.cfg, self.cfg.model.n_ctx
-        starts = epoch_windows(len(self.train_ids), n_ctx, cfg.seed, epoch)
+        if self._windows_epoch != epoch:
+            self._windows = epoch_windows(len(self.train_ids), n_ctx, cfg.seed, epoch)
+            self._windows_epoch = epoch
+        starts = self._windows
         per_step = cfg.batch_size * cfg.grad_accum * self.dist.world
         g0 = step_in_epoch * per_step + micro * cfg.batch_size * self.dist.world
         mine = starts[g0 + self.dist.rank : g0 + cfg.batch_size * self.dist.world : self.dist.world]
@@ -280,49 +284,56 @@ class Trainer:
         _barrier(self.dist)
         return path
 
+    def train_step(self) -> dict[str, Any]:
+        """One optimizer step (grad_accum micro-batches); returns its metrics record."""
+        cfg, st = self.cfg, self.state
+        epoch, in_epoch = divmod(st["step"], self.steps_per_epoch)
+        lr = lr_at(st["step"], self.total_steps, cfg)
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        loss_sum = 0.0
+        for micro in range(cfg.grad_accum):
+            x, y = self.batch(epoch, in_epoch, micro)
+            sync = micro == cfg.grad_accum - 1 or self.dist.world == 1
+            ctx = self.ddp.no_sync() if (self.dist.world > 1 and not sync) else _nullcontext()
+            with ctx, self._autocast():
+                logits = self.ddp(x).logits
+                loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
+                (loss / cfg.grad_accum).backward()
+            loss_sum += loss.item() / cfg.grad_accum
+        if self.dist.world > 1:  # log the global mean loss, not rank 0's share
+            import torch.distributed as dist
+
+            t = torch.tensor([loss_sum], device=cfg.device)
+            dist.all_reduce(t)
+            loss_sum = t.item() / self.dist.world
+        clip = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
+        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        st["step"] += 1
+        st["tokens_seen"] += cfg.batch_size * cfg.grad_accum * self.dist.world * cfg.model.n_ctx
+        return {"step": st["step"], "epoch": st["step"] / self.steps_per_epoch, "lr": lr,
+                "train_loss": loss_sum, "grad_norm": float(gnorm)}
+
     # -- training
     def fit(self, progress: bool = True, interrupt_after_step: int | None = None) -> TrainResult:
         """Train until max_epochs / max_steps / early stopping. `interrupt_after_step` simulates a kill (tests)."""
         from tqdm.auto import tqdm
 
         cfg, st = self.cfg, self.state
-        tokens_per_step = cfg.batch_size * cfg.grad_accum * self.dist.world * cfg.model.n_ctx
         bar = tqdm(total=self.total_steps, initial=st["step"], disable=not (progress and self.dist.main),
                    desc="train", unit="step", dynamic_ncols=True)
         self.model.train()
         t0, tokens_at_t0 = time.perf_counter(), st["tokens_seen"]
         t_log, tok_log = t0, st["tokens_seen"]
         while st["step"] < self.total_steps and not st["stopped_early"]:
-            epoch, in_epoch = divmod(st["step"], self.steps_per_epoch)
-            lr = lr_at(st["step"], self.total_steps, cfg)
-            for g in self.opt.param_groups:
-                g["lr"] = lr
-            loss_sum = 0.0
-            for micro in range(cfg.grad_accum):
-                x, y = self.batch(epoch, in_epoch, micro)
-                sync = micro == cfg.grad_accum - 1 or self.dist.world == 1
-                ctx = self.ddp.no_sync() if (self.dist.world > 1 and not sync) else _nullcontext()
-                with ctx, self._autocast():
-                    logits = self.ddp(x).logits
-                    loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
-                    (loss / cfg.grad_accum).backward()
-                loss_sum += loss.item() / cfg.grad_accum
-            if self.dist.world > 1:  # log the global mean loss, not rank 0's share
-                import torch.distributed as dist
-
-                t = torch.tensor([loss_sum], device=cfg.device)
-                dist.all_reduce(t)
-                loss_sum = t.item() / self.dist.world
-            gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
-            self.opt.step()
-            self.opt.zero_grad(set_to_none=True)
-            st["step"] += 1
-            st["tokens_seen"] += tokens_per_step
+            rec = self.train_step()
+            lr = rec["lr"]
+            loss_sum = rec["train_loss"]
             bar.update(1)
             end_of_epoch = st["step"] % self.steps_per_epoch == 0
             last = st["step"] == self.total_steps
-            rec: dict[str, Any] = {"step": st["step"], "epoch": st["step"] / self.steps_per_epoch, "lr": lr,
-                                   "train_loss": loss_sum, "grad_norm": float(gnorm)}
             do_eval = end_of_epoch or last or (cfg.eval_every and st["step"] % cfg.eval_every == 0)
             if do_eval:
                 val = self.evaluate()
@@ -340,7 +351,7 @@ class Trainer:
                 rec["tokens_per_s"] = (st["tokens_seen"] - tok_log) / max(now - t_log, 1e-9)
                 t_log, tok_log = now, st["tokens_seen"]
                 self._log(rec)
-            if end_of_epoch or (last and not end_of_epoch):
+            if end_of_epoch or last:
                 st["epoch"] = math.ceil(st["step"] / self.steps_per_epoch)
                 self._save(f"epoch-{st['epoch']:03d}")
             elif cfg.save_every and st["step"] % cfg.save_every == 0:

@@ -33,6 +33,8 @@ Figure builders at the bottom take the result dict (results.json), never a model
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -81,6 +83,7 @@ class CorefResult(FrozenResult):
     config: dict = field(default_factory=dict)
     method: dict = field(default_factory=dict)
     n_examples: int = 0
+    examples_sha256: str = ""  # of the examples' JSON: same hash = same probe items
     n_layers: int = 0
     n_heads: int = 0
     chance: float = CHANCE
@@ -412,6 +415,8 @@ def coref_probe(bridge, examples: Sequence[CorefExample], config: CorefConfig = 
             "bos": bos is not None,
         },
         n_examples=N, n_layers=L, n_heads=H, head_accuracy=acc, head_margin=margin,
+        examples_sha256=hashlib.sha256(
+            json.dumps([ex.to_dict() for ex in examples], sort_keys=True).encode()).hexdigest(),
         layer_mean_accuracy=(ante.mean(2) > dist.mean(2)).mean(0),
         best_heads=best_heads, best_head_heldout=heldout,
         head_mean={**accuracy_stats(mean_a > mean_d), "mean_antecedent": float(mean_a.mean()),

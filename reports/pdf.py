@@ -23,10 +23,10 @@ from typing import Any
 
 import matplotlib.image as mpimg
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from interp.figures import plt
 from reports.document import Figure, Paragraph, Preformatted, Report, Section, Table
 from reports.html import PNG_MAGIC
 
@@ -60,6 +60,7 @@ def _cut(s: str, n: int) -> str:
 class _Page:
     fig: Any
     y: float  # inches from the bottom where the next block starts (its top)
+    landscape: bool = False
 
 
 @dataclass
@@ -70,7 +71,7 @@ class _Flow:
     pages: list[_Page] = field(default_factory=list)
 
     def new_page(self) -> _Page:
-        fig = plt.figure(figsize=(PAGE_W, PAGE_H))
+        fig = MplFigure(figsize=(PAGE_W, PAGE_H))  # not pyplot: no global registry, nothing to close
         p = _Page(fig=fig, y=PAGE_H - MARGIN_TOP)
         self.pages.append(p)
         return p
@@ -83,9 +84,26 @@ class _Flow:
         return self.page.y - MARGIN_BOTTOM
 
     def ensure(self, h: float) -> _Page:
-        if h > self.room() and self.page.y < PAGE_H - MARGIN_TOP - 1e-6:
+        if self.page.landscape or (h > self.room() and self.page.y < PAGE_H - MARGIN_TOP - 1e-6):
             self.new_page()
         return self.page
+
+    def landscape_page(self, img: Any, caption: str) -> None:
+        """A wide figure on an A4 landscape page of its own (more room for its labels)."""
+        fig = MplFigure(figsize=(PAGE_H, PAGE_W))
+        self.pages.append(_Page(fig=fig, y=0.0, landscape=True))
+        h_px, w_px = img.shape[0], img.shape[1]
+        box_w, box_h = PAGE_H - 2 * MARGIN_X, PAGE_W - MARGIN_TOP - MARGIN_BOTTOM - 0.35
+        w = min(box_w, w_px / FIG_DPI * 1.6)
+        h = w * h_px / w_px
+        if h > box_h:
+            h, w = box_h, box_h * w_px / h_px
+        x0, top = (PAGE_H - w) / 2, PAGE_W - MARGIN_TOP
+        ax = fig.add_axes((x0 / PAGE_H, (top - h) / PAGE_W, w / PAGE_H, h / PAGE_W))
+        ax.imshow(img, interpolation="none")  # "none": the PNG is embedded at full resolution
+        ax.set_axis_off()
+        fig.text(MARGIN_X / PAGE_H, (top - h - 0.08) / PAGE_W, caption, fontsize=7.5, va="top", color="#616e7c",
+                 family=MONO_FONT, parse_math=False)
 
     # -- primitives (x, y in inches)
     def text_at(self, x: float, y: float, s: str, size: float, **kw: Any) -> None:
@@ -195,6 +213,9 @@ class _Flow:
             self.paragraph(f"[figure {f.caption}: unreadable PNG ({type(e).__name__})]", size=8.5, color="#b45309")
             return
         h_px, w_px = img.shape[0], img.shape[1]
+        if w_px / FIG_DPI > 1.25 * TEXT_W and w_px > 1.3 * h_px:  # too wide for portrait: labels would be tiny
+            self.landscape_page(img, f.caption)
+            return
         w = min(TEXT_W, w_px / FIG_DPI)
         h = w * h_px / w_px
         cap_h = 0.3
@@ -210,7 +231,7 @@ class _Flow:
         page = self.page
         x0 = MARGIN_X + (TEXT_W - w) / 2
         ax = page.fig.add_axes((x0 / PAGE_W, (page.y - h) / PAGE_H, w / PAGE_W, h / PAGE_H))
-        ax.imshow(img, interpolation="antialiased")
+        ax.imshow(img, interpolation="none")  # "none": the PNG is embedded at full resolution
         ax.set_axis_off()
         page.y -= h + 0.04
         self.lines(_wrap(f.caption, 7.5), 7.5, gap=0.18, color="#616e7c", mono=True)
@@ -264,11 +285,12 @@ def _title_pages(report: Report, section_pages: list[int], offset: int) -> _Flow
     return flow
 
 
-def _footer(fig: Any, title: str, page: int, total: int) -> None:
-    fig.text(MARGIN_X / PAGE_W, 0.35 / PAGE_H, _cut(title, 90), fontsize=7, color="#9aa5b1", parse_math=False,
-             family=BODY_FONT)
-    fig.text((PAGE_W - MARGIN_X) / PAGE_W, 0.35 / PAGE_H, f"page {page} of {total}", fontsize=7, color="#9aa5b1",
-             ha="right", family=BODY_FONT)
+def _footer(page: _Page, title: str, n: int, total: int) -> None:
+    w, h = (PAGE_H, PAGE_W) if page.landscape else (PAGE_W, PAGE_H)
+    page.fig.text(MARGIN_X / w, 0.35 / h, _cut(title, 90), fontsize=7, color="#9aa5b1", parse_math=False,
+                  family=BODY_FONT)
+    page.fig.text((w - MARGIN_X) / w, 0.35 / h, f"page {n} of {total}", fontsize=7, color="#9aa5b1",
+                  ha="right", family=BODY_FONT)
 
 
 def render_pdf(report: Report) -> tuple[bytes, int]:
@@ -281,20 +303,13 @@ def render_pdf(report: Report) -> tuple[bytes, int]:
         for i, sec in enumerate(report.sections, 1):
             starts.append(len(body.pages) + 1)
             _section(body, sec, i)
-        dry = _title_pages(report, starts, 0)  # dry run: how many title pages come first
-        n_title = len(dry.pages)
-        for p in dry.pages:
-            plt.close(p.fig)
+        n_title = len(_title_pages(report, starts, 0).pages)  # dry run: how many title pages come first
         title = _title_pages(report, starts, n_title)
         pages = title.pages + body.pages
         buf = io.BytesIO()
-        try:
-            with PdfPages(buf, metadata={"CreationDate": None, "ModDate": None, "Title": report.title,
-                                         "Creator": "interp report"}) as pdf:
-                for n, p in enumerate(pages, 1):
-                    _footer(p.fig, report.title, n, len(pages))
-                    pdf.savefig(p.fig)
-        finally:
-            for p in pages:
-                plt.close(p.fig)
+        with PdfPages(buf, metadata={"CreationDate": None, "ModDate": None, "Title": report.title,
+                                     "Creator": "interp report"}) as pdf:
+            for n, p in enumerate(pages, 1):
+                _footer(p, report.title, n, len(pages))
+                pdf.savefig(p.fig)
     return buf.getvalue(), len(pages)

@@ -97,7 +97,7 @@ def write_sample_tree(root: str | Path) -> Path:
         "schema_version": 1, "kind": "attention_maps", "model": "runs/tiny", "prompt": XSS_PROMPT,
         "config": {"layers": None, "heads": None, "prepend_bos": None, "max_tokens": None, "top_k": 3},
         "n_layers": 2, "n_heads": 2, "n_ctx": 64, "tokens": tokens, "token_ids": list(range(T)),
-        "n_prompt_tokens": T, "truncated": False, "n_dropped": 0, "layers": [0, 1], "heads": [0, 1],
+        "n_prompt_tokens": T, "truncated": False, "n_dropped": 0, "layers": [0, 1], "heads": [[0, 1], [0, 1]],
         "patterns": pats, "head_mean": head_mean, "next_token": "␣sat", "next_token_id": 42, "next_token_prob": 0.31,
         "top_next": [{"token": "␣sat", "id": 42, "prob": 0.31}, {"token": "</script>", "id": 4, "prob": 0.2},
                      {"token": "␣on", "id": 43, "prob": 0.1}],

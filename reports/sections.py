@@ -345,32 +345,51 @@ def _attention_guide(stage: Stage) -> str:
             " In the HTML report, hover (or tab to) a token in the interactive view to see where it attends.")
 
 
+def layer_heads(d: dict[str, Any]) -> list[tuple[Any, list[Any], list[Any]]] | None:
+    """[(layer, head ids, head patterns)] from an attention_maps result, or None if the shapes do not fit.
+
+    `heads` is either one list for every layer (older results) or one list per selected layer."""
+    tokens, pats, layers, heads = d.get("tokens"), d.get("patterns"), d.get("layers"), d.get("heads")
+    if not (isinstance(tokens, list) and isinstance(pats, list) and isinstance(layers, list) and isinstance(heads, list)):
+        return None
+    T = len(tokens)
+    if len(pats) != len(layers) or T < 1:
+        return None
+    per_layer = heads if heads and all(isinstance(h, list) for h in heads) else [heads] * len(layers)
+    if len(per_layer) != len(layers):
+        return None
+    out = []
+    for layer, hs, mats in zip(layers, per_layer, pats, strict=True):
+        if matrix_shape(mats) != (len(hs), T, T) and not (not hs and mats == []):
+            return None
+        out.append((layer, list(hs), mats))
+    return out
+
+
 MAX_VIEW_NUMBERS = 1_500_000  # attention values embedded in the HTML view (beyond: the view is left out)
 
 
 def attention_view_data(d: dict[str, Any]) -> dict[str, Any] | None:
     """Compact data for the interactive view: causal rows only (row q has q+1 values), 3 decimals."""
-    tokens, pats, hm = d.get("tokens"), d.get("patterns"), d.get("head_mean")
-    layers, heads = d.get("layers") or [], d.get("heads") or []
-    if not isinstance(tokens, list) or not tokens or not isinstance(pats, list):
+    lh = layer_heads(d)
+    if not lh:
         return None
+    tokens, hm = d["tokens"], d.get("head_mean")
     T = len(tokens)
-    shape = matrix_shape(pats)
-    if shape is None or len(shape) != 4 or shape[2:] != (T, T) or shape[0] != len(layers) or shape[1] != len(heads):
-        return None
-    if (shape[0] * (shape[1] + 1)) * T * (T + 1) // 2 > MAX_VIEW_NUMBERS:
+    if sum(len(hs) + 1 for _, hs, _ in lh) * T * (T + 1) // 2 > MAX_VIEW_NUMBERS:
         return None
 
     def rows(mat: list[list[float]]) -> list[list[float]]:
         return [[round(float(x), 3) if is_number(x) else 0.0 for x in mat[q][: q + 1]] for q in range(T)]
 
     views = []
-    for li, layer in enumerate(layers):
-        hs = [{"name": f"head {h}", "rows": rows(pats[li][hi])} for hi, h in enumerate(heads)]
+    for li, (layer, hs, mats) in enumerate(lh):
+        heads = [{"name": f"head {h}", "rows": rows(m)} for h, m in zip(hs, mats, strict=True)]
         if isinstance(hm, list) and li < len(hm) and matrix_shape(hm[li]) == (T, T):
-            hs.append({"name": f"mean of {d.get('n_heads', '?')} heads", "rows": rows(hm[li])})
-        views.append({"layer": f"layer {layer}", "heads": hs})
-    return {"tokens": [str(t) for t in tokens], "layers": views}
+            heads.append({"name": f"mean of {d.get('n_heads', '?')} heads", "rows": rows(hm[li])})
+        if heads:
+            views.append({"layer": f"layer {layer}", "heads": heads})
+    return {"tokens": [str(t) for t in tokens], "layers": views} if views else None
 
 
 @tailored("attention_maps", "Attention maps", 40, _attention_guide)
@@ -392,16 +411,14 @@ def _attention_maps(stage: Stage) -> Built:
         b.blocks.append(records_table(d["top_next"], caption="next-token prediction after the prompt (top-k)",
                                       columns=("token", "prob", "id")))
         b.used.update({"top_next", "next_token", "next_token_id", "next_token_prob"})
-    layers, heads, pats = d.get("layers") or [], d.get("heads") or [], d.get("patterns")
-    shape = matrix_shape(pats) if isinstance(pats, list) else None
-    if shape is not None and len(shape) == 4 and shape[2:] == (len(tokens), len(tokens)) and len(tokens) >= 2 \
-            and shape[0] == len(layers) and shape[1] == len(heads):
+    lh = layer_heads(d) if len(tokens) >= 2 else None
+    if lh:
         recs = []
-        for li, layer in enumerate(layers):
-            for hi, h in enumerate(heads):
-                s = _head_scores(pats[li][hi])
-                recs.append({"layer": layer, "head": h, "prev-token": s["prev_token"], "first-token": s["sink"],
-                             "entropy (nats)": s["entropy"]})
+        for layer, hs, mats in lh:
+            for h, mat in zip(hs, mats, strict=True):
+                sc = _head_scores(mat)
+                recs.append({"layer": layer, "head": h, "prev-token": sc["prev_token"], "first-token": sc["sink"],
+                             "entropy (nats)": sc["entropy"]})
         u = _uniform_causal(len(tokens))
         recs.append({"layer": "uniform", "head": "baseline", "prev-token": u["prev_token"], "first-token": u["sink"],
                      "entropy (nats)": u["entropy"]})
@@ -409,11 +426,12 @@ def _attention_maps(stage: Stage) -> Built:
                                       max_rows=200))
         if not stage.figures:  # no saved figures: draw the head-mean of each layer from the data
             hm = d.get("head_mean") or []
-            mats = [(f"layer {layer} mean", hm[li]) for li, layer in enumerate(layers) if li < len(hm)]
+            mats = [(f"layer {layer} mean", hm[li]) for li, (layer, _, _) in enumerate(lh)
+                    if li < len(hm) and matrix_shape(hm[li]) == (len(tokens), len(tokens))]
             if mats and len(tokens) <= 128:
                 b.blocks.append(Figure(caption="head-mean attention per layer, drawn from results.json",
                                        png=charts.attention(mats, [str(t) for t in tokens], "attention (mean over heads)")))
-        b.used.update({"patterns", "head_mean"})
+        b.used.update({"patterns", "head_mean", "heads", "layers"})
         b.attention = attention_view_data(d)
     return b
 
@@ -568,10 +586,21 @@ def _coref(stage: Stage) -> Built:
             b.blocks.append(Figure(caption="accuracy per head, drawn from results.json",
                                    png=charts.heatmap(acc, "coreference accuracy per head (chance 0.5)", "head",
                                                       "layer", cmap="viridis", center_zero=False)))
+        margin = d.get("head_margin")
+        lma = d.get("layer_mean_accuracy")
         if shp[1] <= 16:
             b.blocks.append(Table(columns=("layer", *(f"H{h}" for h in range(shp[1]))),
                                   rows=tuple((f"L{i}", *(fmt(x) for x in r)) for i, r in enumerate(acc)),
                                   caption="accuracy per head"))
+            if matrix_shape(margin) == shp:
+                b.blocks.append(Table(columns=("layer", *(f"H{h}" for h in range(shp[1]))),
+                                      rows=tuple((f"L{i}", *(fmt(x) for x in r)) for i, r in enumerate(margin)),
+                                      caption="mean margin per head (attention to antecedent − distractor)"))
+                b.used.add("head_margin")
+        if isinstance(lma, list) and len(lma) == shp[0]:
+            b.blocks.append(Table(columns=("layer", "accuracy (heads of the layer averaged first)"),
+                                  rows=tuple((f"L{i}", fmt(x)) for i, x in enumerate(lma)), caption="per layer"))
+            b.used.add("layer_mean_accuracy")
         b.used.add("head_accuracy")
     if isinstance(d.get("best_heads"), list) and d["best_heads"]:
         b.blocks.append(records_table(d["best_heads"], caption="best heads (in-sample)",

@@ -48,9 +48,24 @@ def _table(data: dict[str, Any]) -> None:
         con.print(f"[bold red]{data['n_failed']} of {data['n_checks']} metrics regressed[/bold red]")
 
 
+def _list_kinds(kinds: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(kinds, indent=2, sort_keys=True, default=str) + "\n")
+        return
+    for name, k in kinds.items():
+        typer.echo(f"{name}: {k['doc']}")
+        for p, spec in k["params"].items():
+            req = "required" if spec["required"] else f"default {spec['default']!r}"
+            typer.echo(f"    {p} ({spec['type']}, {req}): {spec['doc']}")
+        for m, spec in k["metrics"].items():
+            arrow = {"higher": "↑", "lower": "↓", None: "direction required"}[spec["direction"]]
+            bound = "Wilson/Newcombe" if spec["stat"] == "proportion" else "bootstrap"
+            typer.echo(f"  metric {m} {arrow} [{bound}]: {spec['doc']}")
+
+
 @app.command("regress")
 def regress_cmd(
-    suite: Annotated[Path, typer.Option("--suite", "-s", help="Suite TOML (see examples/regress-suite.toml).")],
+    suite: Annotated[Path | None, typer.Option("--suite", "-s", help="Suite TOML (see examples/regress-suite.toml).")] = None,
     baseline: Annotated[Path | None, typer.Option(
         "--baseline", "-b", help="Baseline JSON (default: the suite's `baseline`, else SUITE.baseline.json beside it).")] = None,
     update_baseline: Annotated[bool, typer.Option(
@@ -63,6 +78,8 @@ def regress_cmd(
     seed: Annotated[int | None, typer.Option(
         "--seed", help="Seed for sampling evals and the bootstrap (default: the suite's `seed`, else 0).")] = None,
     as_json: JsonOpt = False,
+    list_kinds: Annotated[bool, typer.Option(
+        "--list-kinds", help="List the eval kinds, their parameters and metrics, and exit.")] = False,
 ) -> None:
     """Run a suite of evals and compare each metric with a stored baseline (absolute, relative or
     statistical bounds). Exit 1 when a metric regressed, 2 on bad input."""
@@ -74,6 +91,11 @@ def regress_cmd(
     from interp.results import atomic_write_text, read_json, to_jsonable, write_json
     from interp.seeding import set_seed
 
+    if list_kinds:
+        _list_kinds(regress.describe_kinds(), as_json)
+        return
+    if suite is None:
+        raise UserError("missing --suite SUITE.toml (see examples/regress-suite.toml; --list-kinds lists eval kinds)")
     if seed is not None and seed < 0:
         raise UserError(f"--seed must be >= 0, got {seed}")
     s = regress.load_suite(suite, seed_override=seed)

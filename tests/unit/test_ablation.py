@@ -31,7 +31,8 @@ def windows(bridge, n_ctx: int = 16, max_tokens: int = 96) -> torch.Tensor:
 def test_eval_windows_shape_bound_and_eot(tiny_bridge):
     tok = tiny_bridge.tokenizer
     w = eval_windows(tok, ["The cat sat.", "The ball rolled."], context=4, max_tokens=100)
-    stream = tok("The cat sat.")["input_ids"] + [tok.eos_token_id] + tok("The ball rolled.")["input_ids"]
+    ids = [tok(t, add_special_tokens=False)["input_ids"] for t in ("The cat sat.", "The ball rolled.")]
+    stream = ids[0] + [tok.eos_token_id] + ids[1]
     assert w.shape[1] == 4 and w.flatten().tolist() == stream[: w.numel()]  # docs joined by EOT, no overlap
     assert eval_windows(tok, [TEXT], context=16, max_tokens=50).shape == (3, 16)  # ≤ max_tokens
     assert eval_windows(tok, ["The cat"], context=16, max_tokens=50).shape[0] == 1  # short text: one shorter window
@@ -116,7 +117,8 @@ def test_resample_is_seeded_and_deterministic(tiny_bridge):
     assert not torch.equal(v3.bank[0], v4.bank[0])
     _, cache = tiny_bridge.run_with_cache(x)  # every replacement is some real eval position's z
     pool = cache["blocks.0.attn.hook_z"][:, :, 1].reshape(-1, tiny_bridge.cfg.d_head)
-    dist = torch.cdist(v3.bank[0].reshape(-1, tiny_bridge.cfg.d_head), pool)
+    bank = v3.bank[0].reshape(-1, tiny_bridge.cfg.d_head)
+    dist = (bank[:, None] - pool[None]).abs().amax(-1)  # (N·T, N·T) max-abs distance
     assert dist.min(dim=1).values.max() < 1e-5
 
 

@@ -437,3 +437,12 @@ def test_ablation_adapter_matches_ablate(tiny_bridge, tiny_gpt2_dir, tmp_path, m
     with pytest.raises(UserError, match="s.toml:5.*bad `heads`"):
         parse_suite('model = "m"\n[[eval]]\nname = "a"\nkind = "ablation"\nheads = "0-1"\nfile = "toy.txt"\n'
                     '[eval.metrics.delta_loss]\ndirection = "higher"\n', "s.toml", tmp_path)
+
+
+def test_list_kinds(capsys):
+    assert run(["regress", "--list-kinds", "--json"]) == 0
+    kinds = json.loads(capsys.readouterr().out)
+    assert {"perplexity", "trimmed", "coref", "ablation", "generation"} <= set(kinds)
+    assert kinds["perplexity"]["metrics"]["perplexity"] == {"direction": "lower", "stat": "exp_mean",
+                                                            "doc": "exp(NLL per token)"}
+    assert run(["regress"]) == 2 and "--suite" in capsys.readouterr().err
