@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from interp import hooked  # noqa: E402
-from interp.ablation import AblationConfig, eval_windows, sweep  # noqa: E402
+from interp.ablation import AblationConfig, eval_windows, sweep, window_bos  # noqa: E402
 from interp.results import write_json  # noqa: E402
 
 TOY = ("John lost his keys. Sarah said she was tired. The cat sat on the mat. The ball rolled. It stopped. "
@@ -58,16 +58,17 @@ def random_small_model(tmp: Path) -> str:
 
 
 def eval_tokens(bridge, model: str | None, text: str | None, max_tokens: int, seed: int) -> tuple[torch.Tensor, str]:
-    n_ctx = int(bridge.cfg.n_ctx)
+    n_ctx = min(int(bridge.cfg.n_ctx), 512)
+    bos = window_bos(bridge.tokenizer)
     if text is not None:
         from evals.text_input import read_documents
 
-        return eval_windows(bridge.tokenizer, read_documents(text), n_ctx, max_tokens), f"file:{text}"
+        return eval_windows(bridge.tokenizer, read_documents(text), n_ctx, max_tokens, bos), f"file:{text}"
     meta = hooked.run_metadata(model) if model else None
     if meta is not None:
         from interp.data import split_texts
 
-        return eval_windows(bridge.tokenizer, split_texts(meta, "val"), n_ctx, max_tokens), "split:val"
+        return eval_windows(bridge.tokenizer, split_texts(meta, "val"), n_ctx, max_tokens, bos), "split:val"
     g = torch.Generator().manual_seed(seed)
     n = max(1, max_tokens // n_ctx)
     return torch.randint(0, int(bridge.cfg.d_vocab), (n, n_ctx), generator=g), "random tokens"

@@ -23,6 +23,12 @@ Two independent signals:
    assigned to test score 85%. 0.10 sits an order of magnitude from both. (Disjoint contiguous
    chunks assigned at random score 0.65%: leakage only at chunk boundaries, correctly not flagged.)
 
+   n-grams are over tokens, so their length in text depends on the tokenizer: at 1 byte per token a
+   13-gram is 13 characters and common phrases recur (a byte-level split of the same corpus scores
+   12% — a false alarm). So the default n is `auto_n(bytes_per_token)` = max(13, ceil(26 / bytes per
+   token)): 13 for tokenizers with >= 2 bytes per token (GPT-2 style BPE, ~4), 26 at byte level
+   (document split then 0.2-0.7%). Pass n explicitly to override.
+
    Memory: each training n-gram is reduced to one 64-bit polynomial rolling hash (computed with
    numpy over the whole token array, n vectorised multiply-adds, arithmetic mod 2^64), the hashes
    are sorted and de-duplicated (8 bytes per distinct n-gram: 5 M training tokens → 40 MB), and eval
@@ -42,6 +48,7 @@ Two independent signals:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,9 +58,17 @@ from interp.errors import UserError
 from interp.results import FrozenResult
 
 NGRAM_N = 13  # lm-eval-harness decontamination default
+MIN_NGRAM_BYTES = 26  # auto n: n-grams span at least ~26 bytes of text (~5 English words)
 OVERLAP_THRESHOLD = 0.10
 MIN_PLAUSIBLE_BITS_PER_BYTE = 0.6
 _BASE = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden-ratio constant)
+
+
+def auto_n(bytes_per_token: float) -> int:
+    """Default n-gram size for a tokenizer averaging `bytes_per_token` on the eval text."""
+    if not bytes_per_token > 0:
+        return NGRAM_N
+    return max(NGRAM_N, math.ceil(MIN_NGRAM_BYTES / bytes_per_token))
 
 
 def ngram_hashes(ids: Sequence[int] | np.ndarray, n: int = NGRAM_N) -> np.ndarray:

@@ -44,10 +44,10 @@ import torch
 import torch.nn.functional as F
 
 from evals.leakage import (
-    NGRAM_N,
     OVERLAP_THRESHOLD,
     LeakageResult,
     NgramIndex,
+    auto_n,
     leakage_check,
     plausibility_warning,
 )
@@ -72,7 +72,7 @@ class PerplexityConfig:
     max_tokens: int | None = None
     batch_size: int | None = None
     prepend_bos: bool = True
-    leakage_n: int = NGRAM_N
+    leakage_n: int | None = None  # None → evals.leakage.auto_n(bytes per token of the eval text)
     leakage_threshold: float = OVERLAP_THRESHOLD
 
     def __post_init__(self) -> None:
@@ -88,7 +88,7 @@ class PerplexityConfig:
                 f"{self.context} tokens predicts {self.context - 1}; use --stride {self.context - 1} "
                 "for non-overlapping scoring"
             )
-        if self.leakage_n < 1:
+        if self.leakage_n is not None and self.leakage_n < 1:
             raise UserError(f"--ngram must be >= 1, got {self.leakage_n}")
         if not 0.0 < self.leakage_threshold <= 1.0:
             raise UserError(f"leakage threshold must be in (0, 1], got {self.leakage_threshold}")
@@ -209,11 +209,10 @@ def tokenize_documents(tok: Any, texts: Sequence[str], prepend_bos: bool = True,
     if prepend_bos:
         bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
     fast = bool(getattr(tok, "is_fast", False))
-    enc = tok(list(texts), add_special_tokens=False, return_offsets_mapping=fast)
+    enc = tok(list(texts), add_special_tokens=False)["input_ids"]
     docs, skipped, budget = [], 0, max_tokens
     for i, text in enumerate(texts):
-        ids = list(enc["input_ids"][i])
-        offsets = enc["offset_mapping"][i] if fast else None
+        ids = list(enc[i])
         if budget is not None:
             if budget <= 0:
                 break
@@ -230,12 +229,32 @@ def tokenize_documents(tok: Any, texts: Sequence[str], prepend_bos: bool = True,
         first = 0 if bos is not None else 1
         if not truncated and first == 0:
             covered = text
-        elif offsets is not None:
+        elif fast:  # char offsets of the scored tokens (re-tokenized only for this document)
+            offsets = tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
             covered = text[offsets[first][0] : offsets[len(ids) - 1][1]]
         else:
             covered = tok.decode(ids[first:])
         docs.append(_Doc(i, seq, ids, len(covered.encode("utf-8")), len(covered), truncated))
     return docs, skipped, bos
+
+
+def _tokenize_chunked(tok: Any, texts: Sequence[str], progress: bool, chunk_chars: int = 1_000_000) -> list[list[int]]:
+    """Token ids of many documents (batched calls of ~chunk_chars characters, with a progress bar)."""
+    from tqdm import tqdm
+
+    out: list[list[int]] = []
+    batch: list[str] = []
+    size = 0
+    with tqdm(total=sum(len(t) for t in texts), desc="leakage: tokenizing train text", unit="char",
+              unit_scale=True, disable=not progress, file=sys.stderr) as bar:
+        for k, t in enumerate(texts):
+            batch.append(t)
+            size += len(t)
+            if size >= chunk_chars or k == len(texts) - 1:
+                out.extend(tok(batch, add_special_tokens=False)["input_ids"])
+                bar.update(size)
+                batch, size = [], 0
+    return out
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -299,8 +318,9 @@ def perplexity(model: Any, texts: Sequence[str], config: PerplexityConfig = Perp
         raise UserError("eval text has no tokens to score (each document needs >= 1 token, >= 2 without BOS)")
     leak = None
     if train_texts is not None:
-        train_ids = tok(list(train_texts), add_special_tokens=False)["input_ids"] if train_texts else []
-        leak = leakage_check([d.ids for d in docs], NgramIndex(train_ids, config.leakage_n),
+        train_ids = _tokenize_chunked(tok, train_texts, progress)
+        n = config.leakage_n or auto_n(sum(d.n_bytes for d in docs) / sum(len(d.ids) for d in docs))
+        leak = leakage_check([d.ids for d in docs], NgramIndex(train_ids, n),
                              threshold=config.leakage_threshold)
 
     windows = [w for k, d in enumerate(docs) for w in plan_windows(len(d.seq), context, stride, k)]

@@ -263,8 +263,8 @@ class Tolerance:
             return f"absolute ±{self.amount:g}"
         if self.kind == "relative":
             return f"relative {self.amount * 100:g}%"
-        method = "Newcombe/Wilson" if stat == "proportion" else f"bootstrap×{self.n_boot}"
-        return f"statistical {self.confidence * 100:g}% ({method})"
+        method = "Wilson" if stat == "proportion" else f"bootstrap×{self.n_boot}"
+        return f"statistical {self.confidence * 100:g}% {method}"
 
 
 @dataclass(frozen=True)
@@ -330,12 +330,11 @@ def _line_index(text: str) -> dict[tuple, int]:
     path: tuple = ()
     in_multiline = False
     for i, line in enumerate(text.splitlines(), 1):
-        if line.count('"""') % 2 or line.count("'''") % 2:
-            in_multiline = not in_multiline
-            if not in_multiline:
-                continue
-        if in_multiline:
+        toggles = bool(line.count('"""') % 2 or line.count("'''") % 2)  # opens or closes a multi-line string
+        if in_multiline:  # inside a multi-line string value: no keys here
+            in_multiline = not toggles
             continue
+        in_multiline = toggles  # a `key = """...` line still names its key below
         m = _HEADER.match(line)
         if m:
             parts = _split_dotted(m.group(2))
@@ -729,9 +728,13 @@ def compare_metric(ev: str, check: MetricCheck, base: MetricValue, cur: MetricVa
     common = dict(eval=ev, metric=check.metric, direction=d, tolerance=tol.describe(check.stat), baseline=b,
                   current=c, n_baseline=base.n, n_current=cur.n)
     name = f"{ev}/{check.metric}"
+    if not math.isfinite(b):
+        return Check(**common, bound=None, delta=float("nan"), passed=False,
+                     message=f"{name}: the baseline value is undefined ({b}, n = {base.n}); the metric has no "
+                             "items to score — fix the eval, then rerun with --update-baseline")
     if not math.isfinite(c):
         return Check(**common, bound=None, delta=float("nan"), passed=False,
-                     message=f"{name}: current value is not finite ({c}); baseline {b:.6g}")
+                     message=f"{name}: current value is not finite ({c}, n = {cur.n}); baseline {b:.6g}")
     if base.fingerprint and cur.fingerprint and base.fingerprint != cur.fingerprint:
         return Check(**common, bound=None, delta=c - b, passed=False,
                      message=f"{name}: scored inputs differ from the baseline's (e.g. another tokenizer), so "

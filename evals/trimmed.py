@@ -243,7 +243,14 @@ def _full_argmax(bridge, h: torch.Tensor, chunk: int = 64) -> torch.Tensor:
         if h.shape[0] else torch.zeros(0, dtype=torch.long)
 
 
-# ----------------------------------------------------------------------------- fitted head
+# ----------------------------------------------------------------------------- calibration + fitted head
+def calibrate(logits: torch.Tensor, p_cf: torch.Tensor) -> torch.Tensor:
+    """Contextual calibration: log(p / p_cf) for label logits (N, k) and a prior p_cf (k,).
+
+    Its softmax is q ∝ p / p_cf, i.e. W = diag(p_cf)^-1, b = 0 applied to the probabilities p.
+    """
+    return logits.log_softmax(-1) - p_cf.clamp_min(1e-30).log()
+
 def fit_head(H: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, b0: torch.Tensor, steps: int, lr: float,
              weight_decay: float, seed: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
     """Fit the trimmed head W: (k, d_model), b: (k,) on features H: (n, d_model), labels y: (n,).
@@ -347,8 +354,7 @@ def evaluate_trimmed(bridge, data: LabeledData, config: TrimmedConfig, train: La
     if config.calibrate:
         cf_ids, _ = encode(tok, prompts(list(config.content_free)), max_tokens)
         p_cf = unembed(bridge, last_hidden(bridge, cf_ids, config.batch_size), token_ids).softmax(-1).mean(0)
-        calibrated = logits.log_softmax(-1) - p_cf.clamp_min(1e-30).log()  # log of p / p_cf (unnormalised)
-        variants["calibrated"] = _report(gold, calibrated.argmax(-1).tolist(), labels)
+        variants["calibrated"] = _report(gold, calibrate(logits, p_cf).argmax(-1).tolist(), labels)
         calibration = {"content_free": list(config.content_free),
                        "p_cf": {lab: float(p) for lab, p in zip(labels, p_cf)}}
 

@@ -28,7 +28,9 @@ per-call overhead; tests check both give the same Δloss to 1e-5.
 Eval text → windows (`eval_windows`): each document's tokens followed by <|endoftext|> (as in
 training), concatenated, cut into non-overlapping windows of `context` tokens from the start, at most
 `max_tokens` tokens in all. Loss at position t is −log p(token t+1 | tokens ≤ t), so a window of T
-tokens scores T−1 predictions.
+tokens scores T−1 predictions. BOS (`window_bos`): models whose tokenizer has a dedicated BOS token
+(bos ≠ eos: Gemma, Llama) get it at the start of every window and of the prompt; GPT-2-style models
+(<|endoftext|> is both, as in the reference models, trained on raw windows) get none. Overridable.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class AblationConfig:
     prompt: str = DEFAULT_PROMPT
     max_new_tokens: int = 40  # greedy continuation of `prompt`, clean vs ablated (0 = skip)
     n_buckets: int = 8  # position-in-window buckets of the Δloss profile
+    prepend_bos: bool | None = None  # None = auto (`window_bos`); applies to the prompt (windows: eval_windows)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -77,12 +80,24 @@ class AblationConfig:
 
 
 # ----------------------------------------------------------------------------- eval windows
-def eval_windows(tokenizer, documents: Sequence[str], context: int, max_tokens: int) -> torch.Tensor:
-    """Documents → non-overlapping token windows (N, T), T = min(context, stream length), N·T ≤ max_tokens."""
-    if context < 2:
-        raise UserError(f"--context must be at least 2 tokens, got {context}")
-    if max_tokens < 2:
-        raise UserError(f"--max-tokens must be at least 2, got {max_tokens}")
+def window_bos(tokenizer, prepend_bos: bool | None = None) -> int | None:
+    """The BOS id every window/prompt starts with, or None. Auto (None): only a dedicated BOS (bos ≠ eos)."""
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    if prepend_bos is None:
+        prepend_bos = bos is not None and bos != eos
+    if prepend_bos and bos is None:
+        raise UserError("this tokenizer has no BOS token; drop --prepend-bos")
+    return int(bos) if prepend_bos else None
+
+
+def eval_windows(tokenizer, documents: Sequence[str], context: int, max_tokens: int,
+                 bos_token_id: int | None = None) -> torch.Tensor:
+    """Documents → non-overlapping token windows (N, T), T = min(context, stream length), N·T ≤ max_tokens.
+    With `bos_token_id`, each window is BOS + T−1 stream tokens."""
+    if context < 2 + (bos_token_id is not None):
+        raise UserError(f"--context must be at least {2 + (bos_token_id is not None)} tokens, got {context}")
+    if max_tokens < 2 + (bos_token_id is not None):
+        raise UserError(f"--max-tokens must be at least {2 + (bos_token_id is not None)}, got {max_tokens}")
     eot = tokenizer.eos_token_id
     stream: list[int] = []
     for doc in documents:
@@ -91,12 +106,19 @@ def eval_windows(tokenizer, documents: Sequence[str], context: int, max_tokens: 
             stream.append(eot)
         if len(stream) >= max_tokens:
             break
-    stream = stream[:max_tokens]
-    if len(stream) < 2:
-        raise UserError("the eval text has fewer than 2 tokens; give it more text")
-    t = min(context, len(stream))
-    n = len(stream) // t
-    return torch.tensor(stream[: n * t], dtype=torch.long).view(n, t)
+    if bos_token_id is None:
+        stream = stream[:max_tokens]
+        if len(stream) < 2:
+            raise UserError("the eval text has fewer than 2 tokens; give it more text")
+        t = min(context, len(stream))
+        n = len(stream) // t
+        return torch.tensor(stream[: n * t], dtype=torch.long).view(n, t)
+    if not stream:
+        raise UserError("the eval text has no tokens; give it more text")
+    t = min(context, len(stream) + 1, max_tokens)  # BOS + t-1 stream tokens per window
+    n = max(1, min(len(stream) // (t - 1), max_tokens // t))
+    body = torch.tensor(stream[: n * (t - 1)], dtype=torch.long).view(n, t - 1)
+    return torch.cat([torch.full((n, 1), bos_token_id, dtype=torch.long), body], dim=1)
 
 
 def _device(bridge) -> torch.device:
@@ -294,6 +316,7 @@ class AblationResult(FrozenResult):
     n_heads: int = 0
     n_windows: int = 0
     window_len: int = 0
+    bos: bool = False  # windows start with BOS
     n_tokens_scored: int = 0
     clean_loss: float = 0.0
     ablated_loss: float = 0.0
@@ -337,7 +360,9 @@ def compare_generation(bridge, values: _Values, config: AblationConfig) -> Gener
     ids = bridge.tokenizer(config.prompt, add_special_tokens=False)["input_ids"]
     if not ids:
         raise UserError(f"--prompt {config.prompt!r} has no tokens; pass some text")
-    ids = torch.tensor([ids[-(n_ctx - 1):]], device=dev)
+    bos = window_bos(bridge.tokenizer, config.prepend_bos)
+    ids = ([bos] if bos is not None else []) + ids[-(n_ctx - 1 - (bos is not None)):]
+    ids = torch.tensor([ids], device=dev)
     dec = Decoding()
     eos = None  # generate all max_new_tokens: repetition is measured on equal lengths
     conts = []
@@ -373,10 +398,16 @@ def ablate(bridge, token_windows: torch.Tensor, heads: Sequence[Head], config: A
     return AblationResult(
         method=config.method, heads=heads, heads_spec=format_heads(heads), seed=config.seed,
         n_layers=int(bridge.cfg.n_layers), n_heads=int(bridge.cfg.n_heads), n_windows=n, window_len=t,
+        bos=_starts_with_bos(bridge, windows),
         n_tokens_scored=clean.numel(), clean_loss=c, ablated_loss=a, delta_loss=a - c,
         clean_perplexity=math.exp(c), ablated_perplexity=math.exp(a), delta=summarize_delta(abl - clean),
         by_position=position_buckets(clean, abl, config.n_buckets), generation=gen,
     )
+
+
+def _starts_with_bos(bridge, windows: torch.Tensor) -> bool:
+    bos = bridge.tokenizer.bos_token_id
+    return bos is not None and bos != bridge.tokenizer.eos_token_id and bool((windows[:, 0] == bos).all())
 
 
 def _check_windows(bridge, token_windows: torch.Tensor) -> torch.Tensor:
@@ -401,6 +432,7 @@ class SweepResult(FrozenResult):
     heads_spec: str = "*.*"
     n_windows: int = 0
     window_len: int = 0
+    bos: bool = False  # windows start with BOS
     n_tokens_scored: int = 0
     clean_loss: float = 0.0
     # (n_layers, n_heads) grids; None where a head was not swept
@@ -497,7 +529,7 @@ def sweep(bridge, token_windows: torch.Tensor, config: AblationConfig, heads: Se
     return SweepResult(
         method=config.method, seed=config.seed, batched=batched, n_layers=n_layers, n_heads=n_heads,
         heads_spec=format_heads(heads) if len(heads) != n_layers * n_heads else "*.*",
-        n_windows=n, window_len=t, n_tokens_scored=n_tok, clean_loss=clean_loss,
+        n_windows=n, window_len=t, bos=_starts_with_bos(bridge, windows), n_tokens_scored=n_tok, clean_loss=clean_loss,
         delta_loss=tuple(tuple(r) for r in grid_d), ablated_loss=tuple(tuple(r) for r in grid_a),
         frac_hurt=tuple(tuple(r) for r in grid_h),
         ranking=tuple({"head": f"{lyr}.{h}", "delta_loss": grid_d[lyr][h], "frac_hurt": grid_h[lyr][h]}

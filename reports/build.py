@@ -10,6 +10,7 @@ seed, corpus + split hashes, package versions, git commit) and from what the ana
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,13 +96,16 @@ def metadata(coll: Collection, stages: list[Stage]) -> tuple[tuple[str, str], ..
     return tuple(meta)
 
 
-def build_report(results_dir: str | os.PathLike, title: str | None = None) -> Report:
+def build_report(results_dir: str | os.PathLike, title: str | None = None, progress: bool = False) -> Report:
     """Read RESULTS_DIR and build the format-neutral Report (UserError if there is nothing to report)."""
+    from tqdm import tqdm
+
     coll = collect(results_dir)
     stages = sorted(coll.stages, key=order_key)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
-        sections = tuple(build_section(s, i + 1) for i, s in enumerate(stages))
+        sections = tuple(build_section(s, i + 1) for i, s in enumerate(
+            tqdm(stages, desc="report sections", unit="section", disable=not progress, file=sys.stderr)))
     name = Path(coll.root).resolve().name or str(coll.root)
     return Report(title=title or f"interp report — {name}", results_dir=str(coll.root),
                   metadata=metadata(coll, stages), sections=sections, skipped=coll.skipped)
@@ -116,12 +120,14 @@ class RenderedReport:
 
 
 def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
-                title: str | None = None) -> RenderedReport:
-    """The one pure entry point: build the report and render it in every requested format (in memory)."""
+                title: str | None = None, progress: bool = False) -> RenderedReport:
+    """The one pure entry point: build the report and render it in every requested format (in memory).
+
+    `progress` shows tqdm bars on stderr (sections built, PDF pages written); nothing else is printed."""
     for f in formats:
         if f not in FORMATS:
             raise UserError(f"unknown report format {f!r}; use one or more of: {', '.join(FORMATS)}")
-    report = build_report(results_dir, title)
+    report = build_report(results_dir, title, progress=progress)
     html = pdf = None
     pages = 0
     if "html" in formats:
@@ -131,5 +137,5 @@ def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMA
     if "pdf" in formats:
         from reports.pdf import render_pdf
 
-        pdf, pages = render_pdf(report)
+        pdf, pages = render_pdf(report, progress=progress)
     return RenderedReport(report=report, html=html, pdf=pdf, pdf_pages=pages)

@@ -147,10 +147,11 @@ class _Flow:
             self.lines(lines, size, gap=0.12, color="#1f2933")
 
     def preformatted(self, b: Preformatted) -> None:
-        if b.caption:
-            self.lines([b.caption], 8.5, gap=0.02, weight="bold")
         size = 8.0
         lines = _wrap(b.text, size, TEXT_W - 0.2, mono=True)
+        self.ensure((8.5 + size * min(3, len(lines))) * 1.38 / 72 + 0.05)  # caption never alone at a page end
+        if b.caption:
+            self.lines([b.caption], 8.5, gap=0.02, weight="bold")
         if len(lines) > MAX_PRE_LINES:
             lines = lines[:MAX_PRE_LINES] + [f"… ({len(lines) - MAX_PRE_LINES} more lines in the HTML report)"]
         self.lines(lines, size, gap=0.14, mono=True, indent=0.1, color="#243b53")
@@ -293,8 +294,12 @@ def _footer(page: _Page, title: str, n: int, total: int) -> None:
                   ha="right", family=BODY_FONT)
 
 
-def render_pdf(report: Report) -> tuple[bytes, int]:
-    """(PDF bytes, number of pages)."""
+def render_pdf(report: Report, progress: bool = False) -> tuple[bytes, int]:
+    """(PDF bytes, number of pages). `progress`: a tqdm bar on stderr over the pages written."""
+    import sys
+
+    from tqdm import tqdm
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
         warnings.filterwarnings("ignore", message=r".*not compatible with tight_layout.*")
@@ -309,7 +314,7 @@ def render_pdf(report: Report) -> tuple[bytes, int]:
         buf = io.BytesIO()
         with PdfPages(buf, metadata={"CreationDate": None, "ModDate": None, "Title": report.title,
                                      "Creator": "interp report"}) as pdf:
-            for n, p in enumerate(pages, 1):
+            for n, p in enumerate(tqdm(pages, desc="pdf pages", unit="page", disable=not progress, file=sys.stderr), 1):
                 _footer(p, report.title, n, len(pages))
                 pdf.savefig(p.fig)
     return buf.getvalue(), len(pages)

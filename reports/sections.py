@@ -110,6 +110,11 @@ def _training_guide(stage: Stage) -> str:
             "falling, the model is overfitting (early stopping keeps the best checkpoint).")
 
 
+def visible(text: str) -> str:
+    """Generated text as is — unless it is empty or only whitespace, which would look like nothing."""
+    return text if text.strip() else f"{text!r}  (only whitespace: {len(text)} characters)"
+
+
 def _short_hash(v: Any) -> str:
     return v[:12] + "…" if isinstance(v, str) and len(v) > 16 else fmt(v)
 
@@ -189,7 +194,7 @@ def _generation(stage: Stage) -> Built:
         b.blocks.append(Preformatted(d["prompt"], caption="prompt"))
         b.used.add("prompt")
     if isinstance(d.get("completion"), str):
-        b.blocks.append(Preformatted(d["completion"], caption="completion"))
+        b.blocks.append(Preformatted(visible(d["completion"]), caption="completion"))
         b.used.add("completion")
     keys = [k for k in ("model", "decoding", "seed", "prompt_tokens", "distinct_1", "distinct_2") if k in d]
     if keys:
@@ -531,16 +536,114 @@ def _attention_evolution(stage: Stage) -> Built:
 
 
 # ============================================================================ interventions, probes, evals
-register("ablation", "Head ablation", 50,
-         lambda s: ("Each attention head's output is replaced (zero- or mean-ablation) and the change in the "
-                    "model's loss (or metric) is measured. Δ > 0 means the head helps on this data; Δ ≈ 0 means the "
-                    "model does not rely on it; Δ < 0 means it hurts. There is no chance level — compare each head "
-                    "with the spread of all heads and with the unablated baseline."))
-register("ablation_sweep", "Ablation sweep", 55,
-         lambda s: ("Heads (or layers) are ablated cumulatively or in groups, and the metric is recorded after each "
-                    "step. The curve shows how many components the behaviour depends on: a sharp drop after a few "
-                    "means a small circuit; a slow decline means the behaviour is spread out. The unablated model "
-                    "is the first point; the chance level of the metric is the floor."))
+def _ablation_guide(stage: Stage) -> str:
+    return ("The selected attention heads' outputs (hook_z) are replaced — zero: by 0; mean: by their mean over the "
+            "eval positions; resample: by their value at another random position — and the mean next-token loss "
+            "(nats) on the eval text is compared with the clean model. Δloss = ablated − clean: > 0 means the heads "
+            "help, ≈ 0 that the model does not rely on them, < 0 that they hurt. There is no chance level; judge a "
+            "Δloss against the per-token spread (median, p90, share of tokens hurt) and against other heads "
+            "(see the ablation sweep). The clean/ablated continuations show the behavioural effect (e.g. repetition: "
+            "lower distinct-n).")
+
+
+def _heads_text(v: Any) -> str:
+    if isinstance(v, list) and all(isinstance(h, list) and len(h) == 2 for h in v):
+        return ", ".join(f"{h[0]}.{h[1]}" for h in v)
+    return fmt(v)
+
+
+@tailored("ablation", "Head ablation", 50, _ablation_guide)
+def _ablation(stage: Stage) -> Built:
+    d = stage.data
+    b = Built()
+    keys = ("model", "source", "method", "heads_spec", "clean_loss", "ablated_loss", "delta_loss", "clean_perplexity",
+            "ablated_perplexity", "n_windows", "window_len", "n_tokens_scored", "n_layers", "n_heads", "seed")
+    pairs = [(k, d[k]) for k in keys if k in d]
+    if "heads" in d:
+        pairs.insert(3, ("heads ablated", _heads_text(d["heads"])))
+        b.used.add("heads")
+    b.blocks.append(kv_table(pairs, caption="loss with and without the heads"))
+    b.used.update(k for k, _ in pairs)
+    if isinstance(d.get("delta"), dict):
+        order = ("mean", "median", "p90", "max", "frac_hurt", "frac_helped")
+        items = sorted(d["delta"].items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0]))
+        b.blocks.append(kv_table(items, caption="per-token Δloss = ablated − clean (nats)"))
+        b.used.add("delta")
+    buckets = [x for x in d.get("by_position") or [] if isinstance(x, dict)]
+    if buckets:
+        b.blocks.append(records_table(buckets, caption="Δloss by position in the window", columns=[
+            c for c in ("start", "end", "n_tokens", "clean_loss", "ablated_loss", "delta_mean", "frac_hurt")
+            if any(c in x for x in buckets)]))
+        if not stage.figures and len(buckets) >= 2:
+            xs = [x.get("start") for x in buckets]
+            b.blocks.append(Figure(caption="loss by position in the window, drawn from results.json",
+                                   png=charts.lines({"clean": (xs, [x.get("clean_loss") for x in buckets]),
+                                                     "ablated": (xs, [x.get("ablated_loss") for x in buckets])},
+                                                    "loss by position", "window position (bucket start)",
+                                                    "loss (nats/token)")))
+        b.used.add("by_position")
+    g = d.get("generation")
+    if isinstance(g, dict):
+        if isinstance(g.get("prompt"), str):
+            b.blocks.append(Preformatted(g["prompt"], caption=f"prompt ({g.get('decoding', '')}, "
+                                                              f"{g.get('max_new_tokens', '?')} new tokens)"))
+        rows = []
+        for name in ("clean", "ablated"):
+            c = g.get(name)
+            if isinstance(c, dict):
+                b.blocks.append(Preformatted(visible(str(c.get("text", ""))), caption=f"{name} continuation"))
+                rows.append({"model": name, "distinct_1": c.get("distinct_1"), "distinct_2": c.get("distinct_2")})
+        if rows:
+            b.blocks.append(records_table(rows, caption="repetition (distinct-n; 1 = no repeated n-grams)"
+                                          + (" — continuations identical" if g.get("same") else "")))
+        b.used.add("generation")
+    return b
+
+
+def _sweep_guide(stage: Stage) -> str:
+    return ("Every head is ablated alone (one at a time) and the change in mean next-token loss is recorded: the "
+            "grid shows Δloss per (layer, head). Heads with large Δloss are the ones the model relies on for this "
+            "text; most heads of a small model are usually near 0. 'frac hurt' is the share of tokens whose loss "
+            "went up. There is no chance level: compare heads with each other (the ranking) and with the clean loss.")
+
+
+def _grid_table(grid: Any, caption: str) -> Table | None:
+    shp = matrix_shape(grid)
+    if shp is None or len(shp) != 2 or shp[1] > 16:
+        return None
+    return Table(columns=("layer", *(f"H{h}" for h in range(shp[1]))),
+                 rows=tuple((f"L{i}", *(fmt(x) for x in r)) for i, r in enumerate(grid)), caption=caption)
+
+
+@tailored("ablation_sweep", "Ablation sweep (every head alone)", 55, _sweep_guide)
+def _ablation_sweep(stage: Stage) -> Built:
+    d = stage.data
+    b = Built()
+    keys = ("model", "source", "method", "heads_spec", "clean_loss", "n_windows", "window_len", "n_tokens_scored",
+            "n_layers", "n_heads", "batched", "seed")
+    pairs = [(k, d[k]) for k in keys if k in d]
+    b.blocks.append(kv_table(pairs, caption="setup"))
+    b.used.update(k for k, _ in pairs)
+    grid = d.get("delta_loss")
+    shp = matrix_shape(grid)
+    if shp is not None and len(shp) == 2:
+        if not stage.figures:
+            b.blocks.append(Figure(caption="Δloss per head, drawn from results.json",
+                                   png=charts.heatmap(grid, "Δloss when the head is ablated (nats)", "head", "layer",
+                                                      center_zero=True)))
+        for key, cap in (("delta_loss", "Δloss per head (nats)"), ("frac_hurt", "share of tokens hurt per head")):
+            t = _grid_table(d.get(key), cap)
+            if t is not None:
+                b.blocks.append(t)
+                b.used.add(key)
+        b.used.update({"delta_loss", "ablated_loss"})
+    rank = [x for x in d.get("ranking") or [] if isinstance(x, dict)]
+    if rank:
+        b.blocks.append(records_table(rank, caption="heads ranked by Δloss (largest first)", max_rows=20))
+        b.used.add("ranking")
+    return b
+
+
 def _coref_guide(stage: Stage) -> str:
     d = stage.data
     chance = d.get("chance", 0.5)
@@ -628,11 +731,80 @@ def _coref(stage: Stage) -> Built:
     return b
 
 
-register("trimmed_classification", "Trimmed-input classification", 75,
-         lambda s: ("A classifier's accuracy when its input text is trimmed (keeping only part of it). If accuracy "
-                    "barely drops, the trimmed-away text was not needed. Chance is 1/number of classes; the "
-                    "majority-class rate is the stronger baseline when classes are imbalanced."
-                    + _chance_classes(s.data)))
+def _trimmed_guide(stage: Stage) -> str:
+    d = stage.data
+    labels = d.get("labels") or []
+    k = len(labels)
+    gold = [g for g in d.get("gold") or [] if isinstance(g, int)]
+    base = ""
+    if k:
+        base = f" With {k} labels chance is 1/{k} = {1 / k:.3f}"
+        if gold:
+            top = max(gold.count(i) for i in range(k)) / len(gold)
+            base += f"; always predicting the most frequent label scores {top:.3f} (the majority baseline)"
+        base += "."
+    return ("Zero/few-shot classification with the LM's unembedding trimmed to the label tokens: a template turns "
+            "each text into a prompt, and the prediction is the label whose token gets the highest logit at the "
+            "last position. Variants: trimmed (argmax over the label logits), calibrated (contextual calibration "
+            "with content-free inputs), fitted_head (only the k × d_model label head trained on a few labeled "
+            "examples), full_vocab (argmax over the whole vocabulary; 'other' when it is not a label)." + base +
+            " Macro-F1 averages the per-class F1, so it exposes a model that always predicts one class.")
+
+
+@tailored("trimmed_eval", "Trimmed-head classification", 75, _trimmed_guide)
+def _trimmed(stage: Stage) -> Built:
+    d = stage.data
+    b = Built()
+    labels = [str(x) for x in d.get("labels") or []]
+    pairs = [(k, d[k]) for k in ("model", "labels", "n_truncated") if k in d]
+    ds = d.get("dataset")
+    if isinstance(ds, dict):
+        pairs += [(f"dataset.{k}", v) for k, v in ds.items()]
+    if isinstance(d.get("shots"), list):
+        pairs.append(("shots", len(d["shots"])))
+    b.blocks.append(kv_table(pairs, caption="setup"))
+    b.used.update({"model", "labels", "n_truncated", "dataset", "gold"})
+    if isinstance(d.get("template"), str):
+        b.blocks.append(Preformatted(d["template"], caption="prompt template"))
+        b.used.add("template")
+    variants = d.get("variants")
+    if isinstance(variants, dict) and variants:
+        k = len(labels)
+        gold = [g for g in d.get("gold") or [] if isinstance(g, int)]
+        recs = [{"variant": name, "accuracy": v.get("accuracy"), "macro_f1": v.get("macro_f1"), "n": v.get("n")}
+                for name, v in variants.items() if isinstance(v, dict)]
+        if k:
+            recs.append({"variant": "chance (1/k)", "accuracy": 1 / k, "macro_f1": None, "n": None})
+        if k and gold:
+            recs.append({"variant": "majority class", "accuracy": max(gold.count(i) for i in range(k)) / len(gold),
+                         "macro_f1": None, "n": len(gold)})
+        b.blocks.append(records_table(recs, caption="accuracy and macro-F1 per variant (last rows: baselines)"))
+        if not stage.figures and len(recs) >= 2:
+            b.blocks.append(Figure(caption="accuracy per variant, drawn from results.json",
+                                   png=charts.bars([r["variant"] for r in recs], [r["accuracy"] for r in recs],
+                                                   "accuracy per variant", "accuracy",
+                                                   hline=(f"chance 1/{k}", 1 / k) if k else None)))
+        for name, v in variants.items():
+            if not isinstance(v, dict):
+                continue
+            pc = v.get("per_class")
+            if isinstance(pc, dict) and pc:
+                b.blocks.append(records_table([{"label": lab, **(r if isinstance(r, dict) else {})} for lab, r in pc.items()],
+                                              caption=f"{name}: per class"))
+            cm = v.get("confusion")
+            shp = matrix_shape(cm)
+            if shp is not None and len(shp) == 2 and shp[0] == k and shp[1] <= 16:
+                cols = labels + ["other"] * (shp[1] - k)
+                b.blocks.append(Table(columns=("gold \\ predicted", *cols[: shp[1]]),
+                                      rows=tuple((labels[i], *(fmt(x) for x in row)) for i, row in enumerate(cm)),
+                                      caption=f"{name}: confusion matrix (rows gold, columns predicted)"))
+        b.used.add("variants")
+    for key, cap in (("full_vocab", "full-vocabulary decoding"), ("calibration", "calibration"), ("fit", "fitted head")):
+        v = d.get(key)
+        if isinstance(v, dict) and v:
+            b.blocks.extend(generic_blocks(v, prefix=cap))
+            b.used.add(key)
+    return b
 
 
 def _regress_guide(stage: Stage) -> str:

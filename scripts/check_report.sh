@@ -6,7 +6,8 @@
 # RESULTS_DIR defaults to a synthetic tree (reports.sample: every section kind, a hostile prompt);
 # OUT_DIR defaults to /tmp/interp-report-check. Needs Debian's `chromium` and `poppler-utils`
 # (apt-get install -y chromium poppler-utils). Writes, for a person to LOOK at:
-#   OUT_DIR/html-top.png, html-part-N.png chromium screenshot of report.html (1400 px wide), in tiles
+#   OUT_DIR/html-top.png                  chromium screenshot of the first screen of report.html (1400 × 1000)
+#   OUT_DIR/html-print-N.png              the whole HTML page as chromium prints it (print-to-pdf, pdftoppm)
 #   OUT_DIR/pdf-N.png                     every PDF page (pdftoppm, 70 dpi)
 # and fails (exit 1) unless, in the DOM chromium built after running the page's script:
 #   every <img> is a data: URI holding a decodable PNG/SVG, no element fetches http(s)://, the
@@ -34,10 +35,12 @@ FLAGS=(--headless --no-sandbox --disable-gpu --disable-background-networking --d
        --disable-sync --no-first-run --disable-default-apps --hide-scrollbars --user-data-dir="$OUT/.chromium"
        --virtual-time-budget=3000)
 URL="file://$OUT/report.html"
-timeout 120 "$BROWSER" "${FLAGS[@]}" --window-size=1400,16000 --screenshot="$OUT/html-full.png" "$URL" 2>/dev/null
+timeout 120 "$BROWSER" "${FLAGS[@]}" --window-size=1400,1000 --screenshot="$OUT/html-top.png" "$URL" 2>/dev/null
+timeout 120 "$BROWSER" "${FLAGS[@]}" --no-pdf-header-footer --print-to-pdf="$OUT/html-print.pdf" "$URL" 2>/dev/null
 timeout 120 "$BROWSER" "${FLAGS[@]}" --dump-dom "$URL" 2>/dev/null > "$OUT/dom.html"
-rm -f "$OUT"/pdf-*.png
+rm -f "$OUT"/pdf-*.png "$OUT"/html-print-*.png
 pdftoppm -r 70 -png "$OUT/report.pdf" "$OUT/pdf"
+pdftoppm -r 60 -png "$OUT/html-print.pdf" "$OUT/html-print"
 
 "$PY" - "$OUT" <<'PYEOF'
 import base64, io, re, sys
@@ -48,14 +51,8 @@ from PIL import Image
 
 out = Path(sys.argv[1])
 dom = (out / "dom.html").read_text(encoding="utf-8")
-full = Image.open(out / "html-full.png")
-full.crop((0, 0, full.width, min(1000, full.height))).save(out / "html-top.png")
-gray = full.convert("L")
-bottom = max((y for y in range(full.height - 1, 0, -25) if gray.crop((0, y, full.width, y + 1)).getextrema()[0] < 245), default=full.height)
-for old in out.glob("html-part-*.png"):
-    old.unlink()
-for i, y in enumerate(range(0, bottom + 1, 1500)):  # page in 1500 px tiles, small enough to view
-    full.crop((0, y, full.width, min(y + 1500, bottom + 25))).save(out / f"html-part-{i + 1}.png")
+if Image.open(out / "html-top.png").getextrema()[0][0] > 200:  # the first screen is not blank
+    sys.exit("PROBLEM: the browser screenshot is blank")
 
 
 class Scan(HTMLParser):
@@ -108,4 +105,4 @@ for p in problems:
     print("PROBLEM:", p)
 sys.exit(1 if problems else 0)
 PYEOF
-echo "screenshots: $OUT/html-top.png $OUT/html-part-*.png $OUT/pdf-*.png"
+echo "look at: $OUT/html-top.png $OUT/html-print-*.png $OUT/pdf-*.png"

@@ -33,6 +33,7 @@ from interp.cli import (  # noqa: E402,F401,I001
     eval_cmds,
     report_cmds,
     regress_cmds,
+    demo_cmd,
 )
 
 

@@ -23,6 +23,9 @@ ContextOpt = Annotated[int | None, typer.Option(
     "--context", min=2, help="Window length in tokens (default: the model's n_ctx, at most 512).")]
 BatchOpt = Annotated[int | None, typer.Option(
     "--batch-size", min=1, help="Windows per forward pass (default auto: ≤ 8192 tokens and ≤ 512 MiB of logits).")]
+BosOpt = Annotated[bool | None, typer.Option(
+    "--prepend-bos/--no-prepend-bos",
+    help="Start every window and the prompt with BOS (default: only for tokenizers with a dedicated BOS, e.g. Gemma).")]
 MAX_DEFAULT_CONTEXT = 512
 
 
@@ -36,15 +39,15 @@ def _eval_inputs(model: str, text: Path | None, split: str | None, device: str):
     return hooked.load(model, device=device), ev.documents, ev.source
 
 
-def _windows(bridge, documents, context: int | None, max_tokens: int):
-    from interp.ablation import eval_windows
+def _windows(bridge, documents, context: int | None, max_tokens: int, prepend_bos: bool | None):
+    from interp.ablation import eval_windows, window_bos
 
     ctx = context if context is not None else min(int(bridge.cfg.n_ctx), MAX_DEFAULT_CONTEXT)
     if ctx > int(bridge.cfg.n_ctx):
         from interp.errors import UserError
 
         raise UserError(f"--context {ctx} exceeds the model's n_ctx={bridge.cfg.n_ctx}; pass at most {bridge.cfg.n_ctx}")
-    return eval_windows(bridge.tokenizer, documents, ctx, max_tokens)
+    return eval_windows(bridge.tokenizer, documents, ctx, max_tokens, window_bos(bridge.tokenizer, prepend_bos))
 
 
 @app.command("ablate")
@@ -62,6 +65,7 @@ def ablate_cmd(
     max_tokens: MaxTokensOpt = 20_000,
     context: ContextOpt = None,
     batch_size: BatchOpt = None,
+    prepend_bos: BosOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + figures.")] = Path("ablation"),
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
@@ -74,7 +78,8 @@ def ablate_cmd(
     if all_heads:
         if heads is not None:
             raise UserError("pass either --heads or --all, not both")
-        return _sweep(model, "*.*", method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
+        return _sweep(model, "*.*", method, text, split, max_tokens, context, batch_size, prepend_bos, out, device,
+                      seed, as_json)
     if heads is None:
         raise UserError("no heads to ablate; pass --heads LAYER.HEAD,... (e.g. 0.1,1.3) or --all for a sweep")
 
@@ -86,10 +91,10 @@ def ablate_cmd(
     set_seed(seed)
     spec = HeadSpec.parse(heads)
     config = AblationConfig(method=method, seed=seed, batch_size=batch_size, prompt=prompt,
-                            max_new_tokens=max_new_tokens)
+                            max_new_tokens=max_new_tokens, prepend_bos=prepend_bos)
     bridge, documents, source = _eval_inputs(model, text, split, device)
     chosen = spec.resolve_for(bridge)
-    windows = _windows(bridge, documents, context, max_tokens)
+    windows = _windows(bridge, documents, context, max_tokens, prepend_bos)
     res = ablate(bridge, windows, chosen, config, progress=not as_json)
     data = {"model": model, "source": source, **res.to_dict()}
     fig = plot_ablation(data)
@@ -121,6 +126,7 @@ def ablate_sweep_cmd(
     max_tokens: MaxTokensOpt = 20_000,
     context: ContextOpt = None,
     batch_size: BatchOpt = None,
+    prepend_bos: BosOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + heatmap.")] = Path("ablation-sweep"),
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
@@ -128,11 +134,12 @@ def ablate_sweep_cmd(
 ) -> None:
     """Ablate every head ALONE (batched: one expanded forward per layer from the cached residual);
     Δloss heatmap layers × heads."""
-    _sweep(model, heads, method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
+    _sweep(model, heads, method, text, split, max_tokens, context, batch_size, prepend_bos, out, device, seed, as_json)
 
 
 def _sweep(model: str, heads: str, method: str, text: Path | None, split: str | None, max_tokens: int,
-           context: int | None, batch_size: int | None, out: Path, device: str, seed: int, as_json: bool) -> None:
+           context: int | None, batch_size: int | None, prepend_bos: bool | None, out: Path, device: str, seed: int,
+           as_json: bool) -> None:
     from interp.ablation import AblationConfig, plot_sweep, sweep
     from interp.figures import save_figure
     from interp.heads import HeadSpec
@@ -143,7 +150,7 @@ def _sweep(model: str, heads: str, method: str, text: Path | None, split: str | 
     config = AblationConfig(method=method, seed=seed, batch_size=batch_size, max_new_tokens=0)
     bridge, documents, source = _eval_inputs(model, text, split, device)
     chosen = spec.resolve_for(bridge)
-    windows = _windows(bridge, documents, context, max_tokens)
+    windows = _windows(bridge, documents, context, max_tokens, prepend_bos)
     res = sweep(bridge, windows, config, heads=chosen, progress=not as_json)
     data = {"model": model, "source": source, **res.to_dict()}
     save_figure(plot_sweep(data), out, "ablation_heatmap")

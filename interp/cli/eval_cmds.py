@@ -43,7 +43,8 @@ def perplexity_cmd(
         "--no-leakage-check", help="Skip the train/eval n-gram overlap check.")] = False,
     train_text: Annotated[Path | None, typer.Option(
         "--train-text", help="Training text for the leakage check (for models without run metadata).")] = None,
-    ngram: Annotated[int, typer.Option("--ngram", help="n of the leakage n-grams (tokens).")] = 13,
+    ngram: Annotated[int | None, typer.Option(
+        "--ngram", help="n of the leakage n-grams in tokens (default 13, more for < 2 bytes/token).")] = None,
     out: OutDirOpt = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,

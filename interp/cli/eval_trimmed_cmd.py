@@ -76,7 +76,13 @@ def trimmed_cmd(
     side: accuracy, macro-F1, per-class precision/recall/F1, confusion matrices.
     """
     from evals import datasets as ds
-    from evals.trimmed import DEFAULT_TEMPLATE, TrimmedConfig, evaluate_trimmed, plot_confusions, summary_table
+    from evals.trimmed import (
+        DEFAULT_TEMPLATE,
+        TrimmedConfig,
+        evaluate_trimmed,
+        plot_confusions,
+        summary_table,
+    )
     from interp import hooked
     from interp.errors import UserError
     from interp.seeding import set_seed

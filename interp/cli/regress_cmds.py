@@ -23,6 +23,7 @@ from interp.errors import UserError
 
 def _table(data: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from evals.regress import _fmt
@@ -35,11 +36,11 @@ def _table(data: dict[str, Any]) -> None:
         t.add_row(c["eval"], c["metric"], "↑" if c["direction"] == "higher" else "↓", _fmt(c["baseline"]),
                   _fmt(c["current"]), _fmt(c["bound"]), c["tolerance"],
                   "[green]pass[/green]" if c["passed"] else "[bold red]FAIL[/bold red]")
-    con = Console(file=sys.stdout, width=max(120, Console().width))
+    con = Console(file=sys.stdout, width=max(132, Console().width))
     con.print(t)
     for c in data["checks"]:
         if not c["passed"]:
-            con.print(f"[red]✗[/red] {c['message']}", markup=True, highlight=False)
+            con.print(f"[red]✗[/red] {escape(c['message'])}", highlight=False)
     if data["mode"] == "update-baseline":
         con.print(f"baseline written: {data['baseline']}", highlight=False)
     elif data["passed"]:

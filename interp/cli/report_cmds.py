@@ -72,7 +72,7 @@ def report_cmd(
             raise UserError(f"output {p} is a directory; pass a file name with --out (e.g. --out report.html)")
     if len(set(paths.values())) != len(paths):
         raise UserError("output paths collide; pass --out without a suffix, e.g. --out reports/run1")
-    rendered = make_report(results_dir, formats, title=title)  # validates RESULTS_DIR; writes nothing
+    rendered = make_report(results_dir, formats, title=title, progress=not as_json)  # validates RESULTS_DIR; writes nothing
     sizes: dict[str, int] = {}
     if rendered.html is not None:
         atomic_write_text(paths["html"], rendered.html)

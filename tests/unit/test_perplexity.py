@@ -182,3 +182,32 @@ def test_cli_run_split_with_leakage_check(tiny_gpt2_dir, tmp_path, capsys):
     assert json.loads((out / "results.json").read_text()) == data
     assert run(["eval", "perplexity", str(run_dir), "--split", "val", "--no-leakage-check", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["leakage"] is None
+
+
+def test_gemma_equals_exp_mean_ce(tiny_gemma_dir):
+    hf, tok = hooked.load_hf(str(tiny_gemma_dir))
+    ids = [tok.bos_token_id] + tok(TEXT, add_special_tokens=False)["input_ids"]
+    res = perplexity(hf, [TEXT], tokenizer=tok)
+    assert res.n_tokens == len(ids) - 1
+    assert res.nll_sum == pytest.approx(float(_direct_nll(hf, ids).sum()), rel=1e-5)
+
+
+def test_read_documents_formats(tmp_path):
+    from evals.text_input import eval_text, read_documents
+
+    (tmp_path / "a.txt").write_text("first doc")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "2.txt").write_text("two")
+    (folder / "1.txt").write_text("one")
+    (folder / "blank.txt").write_text("\n")
+    (tmp_path / "d.jsonl").write_text('{"text": "x y"}\n\n{"text": "z"}\n')
+    (tmp_path / "bad.jsonl").write_text('{"txt": 1}\n')
+    assert read_documents(tmp_path / "a.txt") == ["first doc"]
+    assert read_documents(folder) == ["one", "two"]
+    assert read_documents(tmp_path / "d.jsonl") == ["x y", "z"]
+    with pytest.raises(UserError, match="line 1"):
+        read_documents(tmp_path / "bad.jsonl")
+    with pytest.raises(UserError, match="not both"):
+        eval_text("m", None, tmp_path / "a.txt", "test")
+    assert eval_text("m", None, tmp_path / "a.txt", None).source.startswith("file:")

@@ -177,6 +177,8 @@ def test_fixed_tolerances():
     assert c.passed  # improvements never fail
     c = compare_metric("e", _check(Tolerance("relative", 0.1)), base, MetricValue(float("nan"), 100))
     assert not c.passed and "not finite" in c.message
+    c = compare_metric("e", _check(Tolerance("absolute", 0.1)), proportion(0, 0), proportion(0, 0))
+    assert not c.passed and "baseline value is undefined" in c.message
 
 
 def test_statistical_proportion_scales_with_n():
@@ -446,3 +448,10 @@ def test_list_kinds(capsys):
     assert kinds["perplexity"]["metrics"]["perplexity"] == {"direction": "lower", "stat": "exp_mean",
                                                             "doc": "exp(NLL per token)"}
     assert run(["regress"]) == 2 and "--suite" in capsys.readouterr().err
+
+
+def test_line_numbers_survive_multiline_strings(tmp_path):
+    text = ('model = "m"\n[[eval]]\nname = "cls"\nkind = "trimmed"\ndataset = "bbcnews"\n'
+            'template = """Review: {text}\n[not.a.table]\nSentiment:"""\nlimt = 3\n')
+    with pytest.raises(UserError, match=r"s\.toml:9: .*'limt'"):
+        parse_suite(text, "s.toml", tmp_path)
