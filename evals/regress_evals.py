@@ -114,6 +114,14 @@ def _head_ok(v: str) -> str | None:
     return None
 
 
+def _probe_set_ok(v: str) -> str | None:
+    from probes.coref_data import PROBE_SETS
+
+    if v in PROBE_SETS:
+        return None
+    return f"unknown probe set {v!r}; use one of {', '.join(PROBE_SETS)}, or `file = \"PATH.jsonl\"`"
+
+
 def _coref_validate(p: dict[str, Any], metrics: list[str]) -> str | None:
     if p.get("probe_set") is not None and p.get("file") is not None:
         return "give at most one of `probe_set` (a registered set) or `file` (a .jsonl)"
@@ -153,7 +161,8 @@ register(EvalKind(
     name="coref",
     doc="Coreference attention probe + behavioural pronoun check (probes.coref).",
     params={
-        "probe_set": Param("str", None, "registered probe set (builtin, builtin-small, handwritten); default builtin"),
+        "probe_set": Param("str", None, "registered probe set (builtin, builtin-small, handwritten); default builtin",
+                           check=_probe_set_ok),
         "file": Param("path", None, "a .jsonl probe set (text, pronoun, antecedent, distractor per line)"),
         "max_examples": Param("int", None, "use only the first N examples", check=_positive),
         "head": Param("str", None, "LAYER.HEAD for the head_accuracy metric", check=_head_ok),

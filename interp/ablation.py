@@ -172,8 +172,8 @@ class _Values:
     """What replaces an ablated head's z, per layer, for the heads `heads[layer]` (sorted head ids).
 
     zero: nothing stored. mean: `mean[layer]` (n_sel, d_head). resample: `bank[layer]` (N, T, n_sel, d_head)
-    = z at each eval position's resample source, and `gen[layer]` (n_ctx, n_sel, d_head) = z at random
-    eval positions, indexed by position, for generation."""
+    = z at each eval position's resample source, and `gen[layer]` (gen_positions, n_sel, d_head) = z at
+    random eval positions, indexed by position, for generation."""
 
     method: str
     heads: dict[int, list[int]]
@@ -202,8 +202,10 @@ class _Values:
 
 @torch.no_grad()
 def ablation_values(bridge, windows: torch.Tensor, heads: Sequence[Head], method: str, seed: int = 0,
-                    batch_size: int | None = None, progress: bool = False) -> _Values:
-    """One clean pass over `windows` collecting what `method` replaces each head's z with."""
+                    batch_size: int | None = None, progress: bool = False, gen_positions: int = 0) -> _Values:
+    """One clean pass over `windows` collecting what `method` replaces each head's z with.
+
+    resample also draws `gen_positions` position-indexed replacements for generation (0: none)."""
     by_layer: dict[int, list[int]] = {}
     for layer, h in heads:
         by_layer.setdefault(layer, []).append(h)
@@ -214,7 +216,7 @@ def ablation_values(bridge, windows: torch.Tensor, heads: Sequence[Head], method
     n, t = windows.shape
     d_head = int(bridge.cfg.d_head)
     if method == "resample":
-        need = n * t * len(heads) * d_head * 4
+        need = 2 * n * t * len(heads) * d_head * 4  # z of every position + the resampled bank
         if need > MAX_RESAMPLE_BYTES:
             raise UserError(f"resample ablation would keep {need / 2**30:.1f} GiB of z activations; "
                             "lower --max-tokens or ablate fewer heads")
@@ -231,19 +233,18 @@ def ablation_values(bridge, windows: torch.Tensor, heads: Sequence[Head], method
                 if method == "mean":
                     sums[layer] += z.double().sum(dim=(0, 1))
                 else:
-                    zs[layer].append(z.float().clone())
+                    zs[layer].append(z.float())
             bar.update(sl.stop - sl.start)
     if method == "mean":
         vals.mean = {layer: (s / (n * t)).float() for layer, s in sums.items()}
         return vals
     g = torch.Generator().manual_seed(seed)
     src = resample_sources(n, t, g).to(dev)  # (N, T) flat source positions
-    n_ctx = int(bridge.cfg.n_ctx)
-    gen_src = torch.randint(0, n * t, (n_ctx,), generator=g).to(dev)  # (n_ctx,)
+    gen_src = torch.randint(0, n * t, (gen_positions,), generator=g).to(dev)  # (gen_positions,)
     for layer in by_layer:
         flat = torch.cat(zs[layer]).flatten(0, 1)  # (N·T, n_sel, d_head)
         vals.bank[layer] = flat[src]  # (N, T, n_sel, d_head)
-        vals.gen[layer] = flat[gen_src]  # (n_ctx, n_sel, d_head)
+        vals.gen[layer] = flat[gen_src]  # (gen_positions, n_sel, d_head)
         zs[layer] = []
     return vals
 
@@ -350,19 +351,22 @@ def position_buckets(clean: torch.Tensor, ablated: torch.Tensor, n_buckets: int)
 
 
 # ----------------------------------------------------------------------------- ablate a set of heads
+def _prompt_ids(bridge, config: AblationConfig) -> list[int]:
+    """Prompt token ids (BOS first when `window_bos` says so), truncated to leave room for one new token."""
+    ids = bridge.tokenizer(config.prompt, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise UserError(f"--prompt {config.prompt!r} has no tokens; pass some text")
+    bos = window_bos(bridge.tokenizer, config.prepend_bos)
+    return ([bos] if bos is not None else []) + ids[-(int(bridge.cfg.n_ctx) - 1 - (bos is not None)):]
+
+
 @torch.no_grad()
 def compare_generation(bridge, values: _Values, config: AblationConfig) -> GenerationComparison:
     """Greedy continuation of config.prompt, clean vs ablated (same decoding code path)."""
     from interp.decoding import Decoding, distinct_n, generate
 
-    dev = _device(bridge)
     n_ctx = int(bridge.cfg.n_ctx)
-    ids = bridge.tokenizer(config.prompt, add_special_tokens=False)["input_ids"]
-    if not ids:
-        raise UserError(f"--prompt {config.prompt!r} has no tokens; pass some text")
-    bos = window_bos(bridge.tokenizer, config.prepend_bos)
-    ids = ([bos] if bos is not None else []) + ids[-(n_ctx - 1 - (bos is not None)):]
-    ids = torch.tensor([ids], device=dev)
+    ids = torch.tensor([_prompt_ids(bridge, config)], device=_device(bridge))
     dec = Decoding()
     eos = None  # generate all max_new_tokens: repetition is measured on equal lengths
     conts = []
@@ -383,7 +387,11 @@ def ablate(bridge, token_windows: torch.Tensor, heads: Sequence[Head], config: A
     heads = HeadSpec(tuple((int(a), int(b)) for a, b in heads)).resolve_for(bridge)  # range / duplicate check
     n, t = windows.shape
     dev = _device(bridge)
-    values = ablation_values(bridge, windows, heads, config.method, config.seed, config.batch_size, progress)
+    gen_positions = 0
+    if config.max_new_tokens > 0:
+        gen_positions = min(int(bridge.cfg.n_ctx), len(_prompt_ids(bridge, config)) + config.max_new_tokens)
+    values = ablation_values(bridge, windows, heads, config.method, config.seed, config.batch_size, progress,
+                             gen_positions)
     rows = config.batch_size or _auto_rows(bridge, t)
     clean = torch.empty(n, t - 1)
     abl = torch.empty(n, t - 1)

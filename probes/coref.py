@@ -454,7 +454,7 @@ def plot_head_accuracy(result: dict[str, Any]):
     ax.set_xticks(range(H))
     ax.set_yticks(range(L))
     ax.set_title(f"Coreference attention accuracy per head (n={n}; chance = {chance:g})\n"
-                 f"● Wilson 95% lower bound > chance (per head, not corrected for {L * H} heads); "
+                 f"● Wilson 95% lower bound > chance\n(per head, not corrected for {L * H} heads); "
                  "box = best head", fontsize=9)
     return fig
 

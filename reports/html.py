@@ -132,7 +132,7 @@ def _table(t: Table) -> str:
             if kv and j == 0:
                 cells.append(f"<th>{esc(c)}</th>")
             else:
-                cls = ' class="num"' if _NUM.match(c) else ""
+                cls = ' class="num"' if _NUM.match(c) else ' class="long"' if len(c) > 40 else ""
                 cells.append(f"<td{cls}>{esc(c)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")

@@ -6,6 +6,7 @@
       attention/    results.json (kind "attention_maps", 2 layers × 2 heads, a hostile prompt), a tiny PNG
       evolution/    results.json (kind "attention_evolution", 3 epochs)
       perplexity/, sensitivity/, coref/   kinds "perplexity", "prompt_sensitivity", "coref_probe"
+      ablate/, sweep/, trimmed/           kinds "ablation", "ablation_sweep", "trimmed_eval" (+ a PNG each)
       mystery/      results.json (kind "mystery_metric": unknown to the report → generic section) + a PNG
 No model, no torch: the numbers are made up (but valid: attention rows sum to 1, causal).
 
@@ -158,6 +159,40 @@ def write_sample_tree(root: str | Path) -> Path:
         "examples": [{"text": "John lost his keys.", "pronoun": "his", "antecedent": "John", "distractor": "keys",
                       "category": "possessive", "head_mean_correct": True, "best_head_correct": True,
                       "behaviour_correct": None}]})
+    # -- head ablation, sweep (interp/ablation.py) and trimmed classification (evals/trimmed.py); each folder
+    #    has a saved figure, so the report embeds it instead of drawing one
+    bucket = {"start": 0, "end": 32, "n_tokens": 100, "clean_loss": 3.5, "ablated_loss": 3.7, "delta_mean": 0.2,
+              "frac_hurt": 0.6}
+    _write(root / "ablate" / "results.json", {
+        "schema_version": 1, "kind": "ablation", "model": "runs/tiny", "source": "split:val", "method": "zero",
+        "heads": [[0, 1], [1, 0]], "heads_spec": "0.1,1.0", "seed": 0, "n_layers": 2, "n_heads": 2, "n_windows": 4,
+        "window_len": 64, "n_tokens_scored": 252, "clean_loss": 3.5, "ablated_loss": 3.7, "delta_loss": 0.2,
+        "clean_perplexity": 33.1, "ablated_perplexity": 40.4,
+        "delta": {"frac_helped": 0.3, "frac_hurt": 0.6, "max": 2.0, "mean": 0.2, "median": 0.1, "p90": 0.5},
+        "by_position": [bucket, {**bucket, "start": 32, "end": 63}],
+        "generation": {"prompt": "The cat sat on", "decoding": "greedy", "max_new_tokens": 5, "same": False,
+                       "clean": {"text": " the mat.", "tokens": [1, 2], "distinct_1": 1.0, "distinct_2": 1.0},
+                       "ablated": {"text": "\n\n\n", "tokens": [3, 3, 3], "distinct_1": 0.33, "distinct_2": 0.5}}})
+    (root / "ablate" / "ablation_by_position.png").write_bytes(tiny_png())
+    _write(root / "sweep" / "results.json", {
+        "schema_version": 1, "kind": "ablation_sweep", "model": "runs/tiny", "source": "split:val", "method": "zero",
+        "seed": 0, "batched": True, "n_layers": 2, "n_heads": 2, "heads_spec": "*.*", "n_windows": 4, "window_len": 64,
+        "n_tokens_scored": 252, "clean_loss": 3.5, "delta_loss": [[0.01, 0.2], [-0.003, 0.05]],
+        "ablated_loss": [[3.51, 3.7], [3.497, 3.55]], "frac_hurt": [[0.5, 0.7], [0.45, 0.55]],
+        "ranking": [{"head": "0.1", "delta_loss": 0.2, "frac_hurt": 0.7}, {"head": "1.1", "delta_loss": 0.05,
+                                                                            "frac_hurt": 0.55}]})
+    (root / "sweep" / "ablation_heatmap.png").write_bytes(tiny_png())
+    report = {"n": 4, "accuracy": 0.5, "macro_f1": 0.33, "per_class": {"neg": {"precision": 0.5, "recall": 1.0,
+              "f1": 0.67, "support": 2}, "pos": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}},
+              "confusion": [[2, 0], [2, 0]], "predictions": [0, 0, 0, 0]}
+    _write(root / "trimmed" / "results.json", {
+        "schema_version": 1, "kind": "trimmed_eval", "model": "runs/tiny", "labels": ["neg", "pos"],
+        "dataset": {"name": "toy", "split": "test", "n": 4, "label_counts": {"neg": 2, "pos": 2}},
+        "label_tokens": [{"label": "neg", "token_id": 5, "token": "Ġneg", "n_tokens": 1}], "template": "Review: {text}\nSentiment:",
+        "shots": [], "config": {"calibrate": False}, "n_truncated": 0, "gold": [0, 0, 1, 1],
+        "variants": {"trimmed": report, "full_vocab": {**report, "confusion": [[1, 0, 1], [0, 0, 2]]}},
+        "calibration": None, "fit": None, "full_vocab": {"label_token_rate": 0.5, "accuracy": 0.25}})
+    (root / "trimmed" / "confusion.png").write_bytes(tiny_png())
     # -- a kind the report does not know
     _write(root / "mystery" / "results.json", {
         "schema_version": 1, "kind": "mystery_metric", "model": "runs/tiny", "seed": 3, "score": 0.4242,

@@ -862,31 +862,41 @@ def build_section(stage: Stage, index: int) -> Section:
     """One stage → its Section (tailored when the kind is registered, generic otherwise)."""
     spec = SECTIONS.get(stage.kind)
     figures = _figure_blocks(stage)
+    built, problem = Built(), ""
     if spec is not None and spec.build is not None:
-        built = spec.build(stage)
-    else:
-        built = Built()
+        try:
+            built = spec.build(stage)
+        except Exception as e:  # noqa: BLE001 — a schema the builder does not expect: fall back, say so
+            built, problem = Built(), f"{type(e).__name__}: {str(e)[:160]}"
     blocks: list[Block] = []
+    if problem:
+        blocks.append(Paragraph(f"The tailored view could not read this file ({problem}); it is shown generically."))
     if built.figures_first:
         blocks += figures
     blocks += built.blocks
     if not built.figures_first:
         blocks += figures
     rest = generic_blocks(stage.data, skip=built.used)
+    if problem and stage.run:
+        rest += generic_blocks(stage.run, prefix="run")
     if rest and built.blocks:
         blocks.append(Paragraph("Other values from the results file:"))
     blocks += rest
     if not blocks:
         blocks.append(Paragraph("This results file has no values to show."))
+    generic_guide = (f"No tailored view for result kind '{stage.kind}': shown generically — its scalar values, tables "
+                     "for lists of records, heatmaps of numeric matrices and the figures found in its folder. "
+                     "See the producing command's --help for what the numbers mean.")
     if spec is None:
-        guide = (f"No tailored view for result kind '{stage.kind}': shown generically — its scalar values, tables "
-                 "for lists of records, heatmaps of numeric matrices and the figures found in its folder. "
-                 "See the producing command's --help for what the numbers mean.")
-        title = _humanise(stage.kind)
+        guide, title = generic_guide, _humanise(stage.kind)
     else:
-        guide, title = spec.guide(stage), spec.title
+        try:
+            guide = spec.guide(stage)
+        except Exception:  # noqa: BLE001 — the guide's data-dependent part failed: keep its general text
+            guide = spec.guide(Stage(rel=stage.rel, source=stage.source, kind=stage.kind, data={}))
+        title = spec.title
     where = stage.rel if stage.rel != "." else "top level"
     data = stage.data if stage.kind != "training" or stage.data else (stage.run or {})
     return Section(id=f"s{index}-{_slug(stage.kind)}", title=f"{title} ({where})", kind=stage.kind,
-                   source=stage.source, guide=guide, blocks=tuple(blocks), tailored=spec is not None,
+                   source=stage.source, guide=guide, blocks=tuple(blocks), tailored=spec is not None and not problem,
                    attention=built.attention, raw=raw_json(data))

@@ -44,7 +44,7 @@ def trimmed_cmd(
         "--fit-head", min=0, help="Fit the trimmed head on K train examples per class (0 = off).")] = 0,
     fit_steps: Annotated[int, typer.Option("--fit-steps", min=1, help="Full-batch Adam steps for --fit-head.")] = 300,
     fit_weight_decay: Annotated[float, typer.Option(
-        "--fit-weight-decay", min=0.0, help="L2 penalty on the head's change from the W_U rows.")] = 30.0,
+        "--fit-weight-decay", min=0.0, help="L2 penalty on the head's change from the W_U rows.")] = 1.0,
     limit: Annotated[int | None, typer.Option(
         "--limit", min=1, help="Evaluate at most N examples (a fixed random subset, same for every --seed).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Split of a registry dataset or directory.")] = None,

