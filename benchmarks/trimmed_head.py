@@ -140,7 +140,7 @@ def bench_model(name: str, ref: str, labels: tuple[str, ...], args, prompts_src:
     times: dict[str, list[float]] = {m: [] for m in methods}
     mem: dict[str, list[int]] = {m: [] for m in methods}
     max_diff = 0.0
-    for m, fn in methods.items():  # warm-up (not timed)
+    for fn in methods.values():  # warm-up (not timed)
         fn(bridge, ids[: args.batch_size], label_ids, args.batch_size)
     for rep in range(args.repeats):
         order = list(methods) if rep % 2 == 0 else list(reversed(methods))

@@ -29,7 +29,7 @@ def confusion_matrix(gold: Sequence[int], pred: Sequence[int], n_classes: int,
     if len(gold) != len(pred):
         raise UserError(f"gold and predicted labels differ in length ({len(gold)} vs {len(pred)})")
     cm = [[0] * n_pred for _ in range(n_classes)]
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         if not (0 <= g < n_classes and 0 <= p < n_pred):
             raise UserError(f"class index out of range: gold={g}, pred={p} for {n_classes} classes")
         cm[g][p] += 1
@@ -65,7 +65,7 @@ def classification_report(gold: Sequence[int], pred: Sequence[int], labels: Sequ
         "macro_f1": sum(r["f1"] for r in rows) / k if k else 0.0,
         "macro_precision": sum(r["precision"] for r in rows) / k if k else 0.0,
         "macro_recall": sum(r["recall"] for r in rows) / k if k else 0.0,
-        "per_class": {label: row for label, row in zip(labels, rows)},
+        "per_class": {label: row for label, row in zip(labels, rows, strict=True)},
         "confusion": cm,
     }
 

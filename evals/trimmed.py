@@ -357,7 +357,7 @@ def evaluate_trimmed(bridge, data: LabeledData, config: TrimmedConfig, train: La
         p_cf = unembed(bridge, last_hidden(bridge, cf_ids, config.batch_size), token_ids).softmax(-1).mean(0)
         variants["calibrated"] = _report(gold, calibrate(logits, p_cf).argmax(-1).tolist(), labels)
         calibration = {"content_free": list(config.content_free),
-                       "p_cf": {lab: float(p) for lab, p in zip(labels, p_cf)}}
+                       "p_cf": {lab: float(p) for lab, p in zip(labels, p_cf.tolist(), strict=True)}}
 
     fit = None
     if config.fit_head:
@@ -427,7 +427,7 @@ def plot_confusions(result: dict[str, Any]):
     labels = list(result["labels"])
     names = [n for n in VARIANTS if n in result["variants"]]
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names) + 1, 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         v = result["variants"][name]
         cm = torch.tensor(v["confusion"], dtype=torch.float32)  # (k, k) or (k, k+1)
         frac = cm / cm.sum(1, keepdim=True).clamp_min(1)

@@ -488,7 +488,7 @@ def sweep(bridge, token_windows: torch.Tensor, config: AblationConfig, heads: Se
                     resid = cache[RESID_PRE_HOOK.format(layer=layer)]  # (B, T, d_model)
                     big = resid.unsqueeze(0).expand(k, *resid.shape).reshape(k * b, *resid.shape[1:])
                     sel = torch.zeros(k, n_heads, dtype=torch.bool, device=dev)
-                    sel[torch.arange(k), torch.tensor(hs)] = True
+                    sel[torch.arange(k, device=dev), torch.tensor(hs, device=dev)] = True
                     sel = sel.view(k, 1, 1, n_heads, 1)  # copy i ablates head hs[i]
                     repl = _full_width(values.for_rows(layer, sl, t), hs, n_heads, dev)
 

@@ -21,7 +21,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib.image as mpimg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
@@ -37,6 +36,18 @@ BODY_FONT = "DejaVu Sans"
 MONO_FONT = "DejaVu Sans Mono"
 MAX_PRE_LINES = 40
 FIG_DPI = 110  # the PNGs' nominal resolution (charts.py uses 110-120): 1 px ≈ 1/110 inch
+
+
+def _decode_png(data: bytes) -> Any:
+    """PNG bytes → uint8 array (H, W, 3|4): a quarter of matplotlib's float32 decode, pages stay small."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        if im.mode not in ("RGB", "RGBA"):
+            im = im.convert("RGBA")
+        return np.asarray(im)
 
 
 def _chars_per_inch(fontsize: float, mono: bool = False) -> float:
@@ -209,7 +220,7 @@ class _Flow:
             self.paragraph(f"[figure {f.caption}: {what}]", size=8.5, color="#b45309")
             return
         try:
-            img = mpimg.imread(io.BytesIO(f.png), format="png")
+            img = _decode_png(f.png)
         except Exception as e:  # noqa: BLE001 — a corrupt image must not break the report
             self.paragraph(f"[figure {f.caption}: unreadable PNG ({type(e).__name__})]", size=8.5, color="#b45309")
             return

@@ -174,9 +174,11 @@ def test_batched_sweep_equals_per_head_loop(fixture, method, request):
 
 def test_sweep_subset_leaves_other_cells_empty(tiny_bridge):
     x = windows(tiny_bridge)[:2]
-    r = sweep(tiny_bridge, x, AblationConfig(), heads=[(1, 0), (1, 3)])
-    assert r.delta_loss[0] == (None,) * 4 and r.delta_loss[1][0] is not None and r.delta_loss[1][1] is None
-    assert [e["head"] for e in r.ranking] in (["1.0", "1.3"], ["1.3", "1.0"])
+    r = sweep(tiny_bridge, x, AblationConfig(), heads=[(1, 0), (1, 3), (0, 2)])
+    loop = sweep(tiny_bridge, x, AblationConfig(), heads=[(1, 0), (1, 3), (0, 2)], batched=False)
+    assert r.delta_loss[0][:2] == (None, None) and r.delta_loss[0][2] == pytest.approx(loop.delta_loss[0][2], abs=1e-5)
+    assert r.delta_loss[1][3] == pytest.approx(loop.delta_loss[1][3], abs=1e-5) and r.delta_loss[1][0] is not None and r.delta_loss[1][1] is None
+    assert sorted(e["head"] for e in r.ranking) == ["0.2", "1.0", "1.3"]
 
 
 def test_config_validation():

@@ -210,6 +210,28 @@ def test_every_registered_kind_in_the_sample_gets_its_tailored_tables(sample):
     assert any("only whitespace" in getattr(b, "text", "") for b in secs["ablation"].blocks)
 
 
+@pytest.mark.parametrize("junk", [None, 7, "x", [1, "a"], [[1, "a"]], {"a": 1}, [None]])
+def test_unexpected_schemas_never_crash_a_section(junk):
+    """Every registered builder survives junk values (falls back to the generic view, saying so)."""
+    from reports.collect import Stage
+    from reports.document import Report
+    from reports.sections import SECTIONS, build_section
+
+    keys = ("tokens", "patterns", "head_mean", "layers", "heads", "checkpoints", "variants", "documents", "windows",
+            "leakage", "delta", "by_position", "generation", "decodings", "prompts", "head_accuracy", "best_heads",
+            "examples", "ranking", "frac_hurt", "labels", "gold", "dataset", "top_next", "prompt", "completion",
+            "checks", "template", "by_category", "warnings", "head_margin", "induction_len", "full_vocab")
+    secs = []
+    for i, kind in enumerate(SECTIONS):
+        run = {"config": junk, "data": junk, "tokenizer": junk, "versions": junk} if kind == "training" else None
+        stage = Stage(rel="x", source="x/results.json", kind=kind, data={"kind": kind, **dict.fromkeys(keys, junk)},
+                      run=run, metrics=({"step": junk, "train_loss": junk},) if run else ())
+        sec = build_section(stage, i + 1)
+        assert sec.guide and sec.blocks
+        secs.append(sec)
+    assert "<html" in render_html(Report(title="t", results_dir="x", metadata=(), sections=tuple(secs)))
+
+
 def test_invalid_image_file_is_reported_not_embedded_broken(light):
     (light / "zz" / "fake.png").write_bytes(b"GIF89a not a png")
     html = make_report(light, ("html",)).html
@@ -274,6 +296,18 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(light, tmp_path, ca
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: ") and needle in err and err.count("\n") == 1
     assert sorted(p for p in tmp_path.rglob("*")) == before
+
+
+def test_output_paths(tmp_path):
+    from interp.cli.report_cmds import output_paths
+
+    res = tmp_path / "res"
+    assert output_paths(res, None, ("html", "pdf")) == {"html": res / "report.html", "pdf": res / "report.pdf",
+                                                        "json": res / "report.json"}
+    assert output_paths(res, tmp_path / "a" / "x.pdf", ("html",)) == {"html": tmp_path / "a" / "x.html",
+                                                                      "json": tmp_path / "a" / "x.json"}
+    assert output_paths(res, tmp_path, ("pdf",))["pdf"] == tmp_path / "report.pdf"  # an existing folder
+    assert output_paths(res, Path("out/run1"), ("html",))["html"] == Path("out/run1.html")
 
 
 def test_parse_formats():

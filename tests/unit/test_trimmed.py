@@ -145,7 +145,7 @@ def test_evaluate_all_variants_consistent_and_deterministic(tiny_bridge):
     # trimmed predictions = argmax of the ordinary full logits over the label tokens
     label_ids = [t["token_id"] for t in d["label_tokens"]]
     prefix = "".join(render(TEMPLATE, s["text"]) + " " + s["label"] + "\n\n" for s in d["shots"])
-    for ex, pred in zip(data.examples, d["variants"]["trimmed"]["predictions"]):
+    for ex, pred in zip(data.examples, d["variants"]["trimmed"]["predictions"], strict=True):
         (seq,), _ = encode(tiny_bridge.tokenizer, [prefix + render(TEMPLATE, ex.text)], tiny_bridge.cfg.n_ctx)
         ids = torch.tensor([seq])
         with torch.no_grad():
