@@ -20,10 +20,13 @@ windows, one clean `run_with_cache` stores `blocks.L.hook_resid_pre` for every l
 the rest of the network runs ONCE on the batch expanded k times (copy i = head heads_L[i] ablated).
 The expanded pass starts from the cached residual: it is fed one token row (the cheap prefix 0..L-1
 runs on that row) and a hook on `blocks.L.hook_resid_pre` swaps in the cached residual, expanded to
-(k·B, T, d_model) — the blocks after it just see a bigger batch. Compared with the per-head
+(k·B, T, d_model) — the blocks after it just see a bigger batch (masks and rotary embeddings were built
+for one row and broadcast; checked on GPT-2, Gemma GQA and Gemma-3-270M). Compared with the per-head
 `run_with_hooks` loop (`sweep(..., batched=False)`, kept as the reference) this skips the clean prefix
-of every ablated forward (n_layers(n_layers+1)/2 instead of n_layers² block passes per head) and the
-per-call overhead; tests check both give the same Δloss to 1e-5.
+of every ablated forward: a head of layer L costs n_layers − L block passes instead of n_layers (over all
+layers, n(n+1)/2 instead of n² per head index). The unembedding + log-sum-exp is still paid once per
+head (~1.5 blocks' worth on the `small` preset), so the exact speed-up is bounded (~1.4× there in work;
+benchmarks/ablation_sweep.py measures it). Tests check both paths give the same Δloss to 1e-5.
 
 Eval text → windows (`eval_windows`): each document's tokens followed by <|endoftext|> (as in
 training), concatenated, cut into non-overlapping windows of `context` tokens from the start, at most
@@ -225,9 +228,11 @@ def ablation_values(bridge, windows: torch.Tensor, heads: Sequence[Head], method
     sums = {layer: torch.zeros(len(hs), d_head, dtype=torch.float64, device=dev) for layer, hs in by_layer.items()}
     zs: dict[int, list[torch.Tensor]] = {layer: [] for layer in by_layer}
     rows = batch_size or _auto_rows(bridge, t)
+    last = max(by_layer) + 1
+    stop = last if last < int(bridge.cfg.n_layers) else None  # no need to run past the last ablated layer
     with _progress(n, f"clean pass ({method} values)", progress) as bar:
         for sl in _chunks(n, rows):
-            _, cache = bridge.run_with_cache(windows[sl].to(dev), names_filter=lambda name: name in names)
+            _, cache = bridge.run_with_cache(windows[sl].to(dev), names_filter=names.__contains__, stop_at_layer=stop)
             for name, layer in names.items():
                 z = cache[name][:, :, by_layer[layer]]  # (B, T, n_sel, d_head)
                 if method == "mean":
