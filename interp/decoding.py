@@ -60,7 +60,7 @@ class Decoding:
 
 def next_token(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator | None) -> torch.Tensor:
     """logits (B, d_vocab) → token ids (B,)."""
-    if decoding.greedy or decoding.temperature == 0.0 and decoding.top_k is None:
+    if decoding.greedy:
         return logits.argmax(-1)
     logits = logits.float()
     if decoding.top_k is not None:

@@ -71,10 +71,8 @@ def generate_cmd(
     set_seed(seed)
     if not prompt.strip():
         raise UserError("prompt is empty; pass some text to continue")
-    dec = Decoding(temperature=temperature if (temperature or top_k) else 0.0,
-                   top_k=top_k) if (temperature or top_k) else Decoding()
-    if top_k and not temperature:
-        dec = Decoding(temperature=1.0, top_k=top_k)
+    # temperature 0 = greedy; top-k alone samples at temperature 1
+    dec = Decoding(temperature=temperature or (1.0 if top_k else 0.0), top_k=top_k)
     hf, tok = hooked.load_hf(model, device=device)
     ids = torch.tensor([tok(prompt)["input_ids"]], device=device)
     n_ctx = int(getattr(hf.config, "n_positions", None) or getattr(hf.config, "max_position_embeddings", 1024))
