@@ -263,7 +263,7 @@ class Trainer:
             idx = torch.arange(i, min(n_win, i + 32))[:, None] * n_ctx + torch.arange(n_ctx + 1)[None, :]
             w = self.val_ids[idx].to(self.cfg.device)
             with self._autocast():
-                logits = self.model(w[:, :-1]).logits
+                logits = self.model(w[:, :-1], use_cache=False).logits
             loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), w[:, 1:].reshape(-1), reduction="sum")
             total += loss.item()
             count += w[:, 1:].numel()
@@ -297,7 +297,7 @@ class Trainer:
             sync = micro == cfg.grad_accum - 1 or self.dist.world == 1
             ctx = self.ddp.no_sync() if (self.dist.world > 1 and not sync) else _nullcontext()
             with ctx, self._autocast():
-                logits = self.ddp(x).logits
+                logits = self.ddp(x, use_cache=False).logits
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
                 (loss / cfg.grad_accum).backward()
             loss_sum += loss.item() / cfg.grad_accum
