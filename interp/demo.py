@@ -34,7 +34,7 @@ ABLATE_HEADS = "0.*"  # a whole layer: the most visible single intervention on a
 class DemoConfig:
     out: Path = Path("demo")
     preset: str = "small"
-    epochs: int = 4
+    epochs: int = 3
     corpus: str | None = None
     seed: int = 0
     force: bool = False

@@ -16,7 +16,7 @@ from interp.presets import PRESETS
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the run, all results and the report.")] = Path("demo"),
     preset: Annotated[str, typer.Option(help=f"Model shape: {', '.join(PRESETS)}.")] = "small",
-    epochs: Annotated[int, typer.Option(help="Training epochs (≥ 2; one checkpoint each).")] = 4,
+    epochs: Annotated[int, typer.Option(help="Training epochs (≥ 2; one checkpoint each).")] = 3,
     corpus: Annotated[str | None, typer.Option(help="Corpus .txt file or folder (default: embedded Shakespeare).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo every stage, even those with results.")] = False,
     device: DeviceOpt = "cpu",
