@@ -53,13 +53,12 @@ import csv
 import json
 import os
 import random
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from interp.errors import UserError
+from interp.hooked import hub_reachable
 
 FILE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 DEFAULT_TEXT_COLUMNS = ("text", "sentence", "content", "review", "document")
@@ -321,15 +320,7 @@ class RegistryEntry:
 
 
 def _hf_reachable(timeout: float = 2.0) -> bool:
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(var, "0").lower() in ("1", "true", "yes"):
-            return False
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return hub_reachable(timeout, offline_vars=("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
 
 
 def _hf_cached(path: str) -> bool:

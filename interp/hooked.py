@@ -118,12 +118,15 @@ def _hub_error(ref: str, e: Exception) -> UserError:
     )
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Cheap check before from_pretrained (whose own retries take ~45 s offline)."""
+def hub_reachable(timeout: float = 3.0, offline_vars: tuple[str, ...] = ("HF_HUB_OFFLINE",)) -> bool:
+    """Cheap check before a hub download (from_pretrained's own retries take ~45 s offline).
+
+    False when any of `offline_vars` is set truthy, or the hub endpoint cannot be connected to.
+    """
     import socket
     from urllib.parse import urlparse
 
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+    if any(os.environ.get(v, "0").lower() in ("1", "true", "yes") for v in offline_vars):
         return False
     url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
     try:
@@ -183,7 +186,7 @@ def load_hf(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -
     if kind == "gemma-3-270m":
         path = gemma3_270m_dir()
     if kind == "hub":
-        offline = _hub_cached(ref) or not _hub_reachable()
+        offline = _hub_cached(ref) or not hub_reachable()
         if offline and not _hub_cached(ref):
             raise _hub_error(ref, ConnectionError("hub unreachable"))
         try:
