@@ -107,8 +107,6 @@ class TrainResult(FrozenResult):
     final_val_loss: float | None = None
     stopped_early: bool = False
     checkpoints: tuple[str, ...] = ()
-    tokens_per_s: float = 0.0
-    wall_s: float = 0.0
 
 
 # ----------------------------------------------------------------------------- distributed
@@ -367,8 +365,10 @@ class Trainer:
             run_dir=str(self.run_dir), epochs_completed=st["epoch"], steps=st["step"], tokens_seen=st["tokens_seen"],
             best_val_loss=st["best_val_loss"], best_epoch=st["best_epoch"], final_val_loss=final_val,
             stopped_early=st["stopped_early"], checkpoints=tuple(ckpts),
-            tokens_per_s=(st["tokens_seen"] - tokens_at_t0) / max(wall, 1e-9), wall_s=wall,
         )
+        # timing is not part of the (deterministic) result: it goes to timing.json beside it
+        self.timing = {"wall_s": wall, "tokens_per_s": (st["tokens_seen"] - tokens_at_t0) / max(wall, 1e-9),
+                       "tokens_this_session": st["tokens_seen"] - tokens_at_t0}
         return result
 
 
@@ -424,6 +424,15 @@ def _run_meta(cfg: TrainConfig, splits, ids, tok) -> dict[str, Any]:
     }
 
 
+def _finish(trainer: Trainer, progress: bool, interrupt_after_step: int | None) -> TrainResult:
+    """Fit, then write results.json (deterministic) and timing.json (wall clock) on rank 0."""
+    result = trainer.fit(progress=progress, interrupt_after_step=interrupt_after_step)
+    if trainer.dist.main:
+        write_json(trainer.run_dir / "timing.json", trainer.timing)
+        write_json(trainer.run_dir / "results.json", result)
+    return result
+
+
 def train(cfg: TrainConfig, run_dir: str | Path, force: bool = False, progress: bool = True,
           interrupt_after_step: int | None = None) -> TrainResult:
     """Train a fresh run into `run_dir` (must not exist unless `force`)."""
@@ -441,10 +450,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, force: bool = False, progress: 
         run_dir.mkdir(parents=True)
         write_json(run_dir / "run.json", _run_meta(cfg, splits, ids, tok))
     _barrier(dist_)
-    result = trainer.fit(progress=progress, interrupt_after_step=interrupt_after_step)
-    if dist_.main:
-        write_json(run_dir / "results.json", result)
-    return result
+    return _finish(trainer, progress, interrupt_after_step)
 
 
 def resume(run_dir: str | Path, progress: bool = True, max_epochs: int | None = None,
@@ -481,7 +487,4 @@ def resume(run_dir: str | Path, progress: bool = True, max_epochs: int | None = 
     else:
         if dist_.main and (run_dir / "metrics.jsonl").exists():
             (run_dir / "metrics.jsonl").unlink()
-    result = trainer.fit(progress=progress, interrupt_after_step=interrupt_after_step)
-    if dist_.main:
-        write_json(run_dir / "results.json", result)
-    return result
+    return _finish(trainer, progress, interrupt_after_step)

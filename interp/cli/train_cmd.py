@@ -11,6 +11,7 @@ from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 from interp.errors import UserError
 from interp.presets import PRESETS, get_preset
+from interp.results import read_json
 from interp.seeding import set_seed
 
 _M = "Model (overrides the preset)"
@@ -72,9 +73,10 @@ def train(
                           val_frac=val_frac, test_frac=test_frac, seed=seed, device=device)
         out = run_dir or Path("runs") / preset
         result = train_run(cfg, out, force=force, progress=not as_json)
+    timing = read_json(Path(out) / "timing.json")
     best = f"{out}/checkpoints/best" if result.best_val_loss is not None else "-"
     summary = (f"trained {result.steps} steps ({result.epochs_completed} epochs, {result.tokens_seen:,} tokens, "
-               f"{result.tokens_per_s:,.0f} tok/s); best val loss {result.best_val_loss:.4f}"
+               f"{timing['tokens_per_s']:,.0f} tok/s); best val loss {result.best_val_loss:.4f}"
                f"{' (early stop)' if result.stopped_early else ''}\n"
                f"checkpoints: {', '.join(f'{out}/{c}' for c in result.checkpoints)}\nbest: {best}")
     emit(result, None, as_json, summary)

@@ -69,6 +69,10 @@ def test_resume_equals_uninterrupted(tmp_path, small_corpus):
     b = load_file(str(tmp_path / "cut" / "checkpoints" / "epoch-002" / "model.safetensors"))
     for k in a:
         torch.testing.assert_close(b[k], a[k], atol=0, rtol=0)
+    # same inputs + seed → identical results JSON (timing lives in timing.json)
+    res = [json.loads((tmp_path / d / "results.json").read_text()) for d in ("cut", "full")]
+    assert res[0].pop("run_dir") != res[1].pop("run_dir") and res[0] == res[1]
+    assert json.loads((tmp_path / "cut" / "timing.json").read_text())["tokens_per_s"] > 0
     steps = [json.loads(x)["step"] for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps)), "metrics.jsonl has duplicated steps after resume"
 
