@@ -18,6 +18,7 @@ Precision. bf16 autocast on CUDA; fp32 on CPU.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -293,7 +294,7 @@ class Trainer:
         for micro in range(cfg.grad_accum):
             x, y = self.batch(epoch, in_epoch, micro)
             sync = micro == cfg.grad_accum - 1 or self.dist.world == 1
-            ctx = self.ddp.no_sync() if (self.dist.world > 1 and not sync) else _nullcontext()
+            ctx = self.ddp.no_sync() if (self.dist.world > 1 and not sync) else contextlib.nullcontext()
             with ctx, self._autocast():
                 logits = self.ddp(x, use_cache=False).logits
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
@@ -370,14 +371,6 @@ class Trainer:
         self.timing = {"wall_s": wall, "tokens_per_s": (st["tokens_seen"] - tokens_at_t0) / max(wall, 1e-9),
                        "tokens_this_session": st["tokens_seen"] - tokens_at_t0}
         return result
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *a):
-        return False
 
 
 # ----------------------------------------------------------------------------- entry points
