@@ -59,6 +59,7 @@ from pathlib import Path
 
 from interp.errors import UserError
 from interp.hooked import hub_reachable
+from interp.jsonl import parse_jsonl
 
 FILE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 DEFAULT_TEXT_COLUMNS = ("text", "sentence", "content", "review", "document")
@@ -159,17 +160,7 @@ def _read_rows(path: Path, kind: str, header: bool) -> tuple[list[str] | None, l
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
     if kind == "jsonl":
-        rows: list[tuple[int, object]] = []
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{i}: invalid JSON ({e.msg}); expected one JSON object per line") from None
-            if not isinstance(obj, dict):
-                raise UserError(f"{path}:{i}: expected a JSON object per line, got {type(obj).__name__}")
-            rows.append((i, obj))
+        rows: list[tuple[int, object]] = list(parse_jsonl(text, str(path)))
         return None, rows
     if kind == "tsv":
         reader = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)

@@ -13,12 +13,12 @@ is loaded or anything is written.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from interp.errors import UserError
+from interp.jsonl import parse_jsonl
 
 EVAL_SPLITS = ("val", "test")
 
@@ -44,14 +44,8 @@ def read_documents(path: str | Path, what: str = "--text") -> list[str]:
         except OSError as e:
             raise UserError(f"cannot read {what} file {str(f)!r}: {e.strerror}") from None
         if f.suffix == ".jsonl":
-            for k, line in enumerate(raw.splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    raise UserError(f"{what} {str(f)!r} line {k} is not JSON; use one {{\"text\": ...}} per line") from None
-                if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
+            for k, rec in parse_jsonl(raw, f"{what} {str(f)!r}"):
+                if not isinstance(rec.get("text"), str):
                     raise UserError(f"{what} {str(f)!r} line {k} has no string \"text\" field")
                 docs.append(rec["text"])
         else:

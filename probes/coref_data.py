@@ -31,13 +31,13 @@ Registry: `PROBE_SETS` maps a name to a loader; `load_probe_set(name_or_path)` r
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from interp.errors import UserError
+from interp.jsonl import parse_jsonl
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -137,21 +137,13 @@ def load_jsonl(path: str | Path, default_category: str = "user") -> list[CorefEx
         raise UserError(f"probe data file {str(path)!r} not found; pass an existing .jsonl file or a probe set name "
                         f"({', '.join(PROBE_SETS)})")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text; save the JSONL file as UTF-8") from None
     allowed = JSONL_REQUIRED + JSONL_OPTIONAL
     out: list[CorefExample] = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for lineno, row in parse_jsonl(text, path.name):
         where = f"{path.name} line {lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{where}: not valid JSON ({e.msg} at column {e.colno}); one JSON object per line") from None
-        if not isinstance(row, dict):
-            raise UserError(f"{where}: expected a JSON object with keys {', '.join(JSONL_REQUIRED)}")
         missing = [k for k in JSONL_REQUIRED if k not in row]
         if missing:
             raise UserError(f"{where}: missing key(s) {', '.join(repr(k) for k in missing)}; "
