@@ -18,6 +18,7 @@ of its own. A stage whose results exist is skipped unless `force`, so an interru
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,17 +101,28 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+def _earlier_stages(path: Path) -> dict[str, dict[str, Any]]:
+    """Stage records of a previous demo.json (so a resumed demo keeps the stage timings it skips)."""
+    try:
+        return {s["name"]: s for s in json.loads(path.read_text())["stages"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int],
              announce: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run every stage in order through `runner` (the CLI); return the per-stage record."""
     record: dict[str, Any] = {"kind": "demo", "out": str(cfg.out), "preset": cfg.preset, "seed": cfg.seed,
                               "stages": []}
+    earlier = _earlier_stages(cfg.out / "demo.json")
     t_all = time.perf_counter()
     for i, st in enumerate(STAGES, 1):
         head = f"[{i}/{len(STAGES)}] {st.title}"
         if st.marker(cfg).exists() and not cfg.force:
             announce(f"{head}: done already, skipped (--force to redo)")
-            record["stages"].append({"name": st.name, "status": "skipped", "seconds": 0.0})
+            prev = earlier.get(st.name, {})
+            record["stages"].append({"name": st.name, "status": "skipped", "seconds": 0.0,
+                                     "earlier_seconds": prev.get("seconds") or prev.get("earlier_seconds")})
             continue
         argv = st.argv(cfg)
         announce(f"{head}: interp {' '.join(argv)}")

@@ -35,9 +35,13 @@ def test_runs_every_stage_in_order_then_skips_when_done(tmp_path):
     rec = run_demo(cfg, cli)
     assert cli.calls == [s.name for s in STAGES]
     assert [s["status"] for s in rec["stages"]] == ["ran"] * len(STAGES)
+    import json
+
+    (cfg.out / "demo.json").write_text(json.dumps(rec))
     cli2 = FakeCLI(cfg)
     rec2 = run_demo(cfg, cli2)
     assert cli2.calls == [] and all(s["status"] == "skipped" for s in rec2["stages"])
+    assert [s["earlier_seconds"] for s in rec2["stages"]] == [s["seconds"] for s in rec["stages"]]
 
 
 def test_resume_after_failure_continues_from_failed_stage(tmp_path):
