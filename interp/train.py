@@ -328,8 +328,6 @@ class Trainer:
         t_log, tok_log = t0, st["tokens_seen"]
         while st["step"] < self.total_steps and not st["stopped_early"]:
             rec = self.train_step()
-            lr = rec["lr"]
-            loss_sum = rec["train_loss"]
             bar.update(1)
             end_of_epoch = st["step"] % self.steps_per_epoch == 0
             last = st["step"] == self.total_steps
@@ -344,7 +342,7 @@ class Trainer:
                     st["bad_evals"] += 1
                     if st["bad_evals"] >= cfg.patience:
                         st["stopped_early"] = True
-                bar.set_postfix(loss=f"{loss_sum:.3f}", val=f"{val:.3f}", lr=f"{lr:.2e}")
+                bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val=f"{val:.3f}", lr=f"{rec['lr']:.2e}")
             if st["step"] % 10 == 0 or do_eval:
                 now = time.perf_counter()
                 rec["tokens_per_s"] = (st["tokens_seen"] - tok_log) / max(now - t_log, 1e-9)
