@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import random
-
-import numpy as np
-import torch
+from typing import Any
 
 
-def set_seed(seed: int) -> torch.Generator:
-    """Seed python/numpy/torch, ask torch for deterministic kernels; return a seeded CPU generator."""
+def set_seed(seed: int) -> Any:
+    """Seed python/numpy/torch, ask torch for deterministic kernels; return a seeded CPU `torch.Generator`.
+
+    torch and numpy are imported here, not at module level, so CLI modules can import this cheaply.
+    """
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -1,12 +1,19 @@
-"""`interp` console script: thin typer front-end.
+"""`interp` console script: a thin typer front-end (the root app is composed in `interp.cli.app`).
 
-Each command group lives in its own module and registers itself on `app`; commands only parse flags,
-call one pure function, and write results JSON/figures (see `interp.cli.common`). A `UserError`
-anywhere becomes `error: <one line>` on stderr and exit code 2 — never a traceback.
+`run(argv)` is the boundary that turns every failure a user can cause into one line on stderr and exit code 2:
+- usage errors (unknown command/option, missing argument, bad type/range) → click's message + the `--help` hint;
+- `UserError` from anywhere → `error: <message>`;
+- OS errors on the paths a user gave (an `--out` that is a file, a read-only filesystem, a full disk) →
+  `error: <what> <path>: <reason>`.
+Nothing else is caught: a bug still shows its traceback.
+
+typer ≥ 0.2x vendors click as `typer._click`, so both click's and typer's exception classes are handled here.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 
 import click
@@ -14,50 +21,82 @@ import typer
 
 from interp.errors import UserError
 
-app = typer.Typer(
-    name="interp",
-    help="Train, hook, analyse and evaluate small decoder-only language models.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+try:  # typer's vendored click (typer ≥ 0.2x); older typer uses click itself
+    import typer._click.exceptions as _tclick
+except ImportError:  # pragma: no cover
+    _tclick = click.exceptions
 
-# Command groups (imported for their side effect of registering commands on `app`).
-from interp.cli import (  # noqa: E402,F401,I001
-    train_cmd,
-    model_cmds,
-    attention_cmds,
-    ablation_cmds,
-    probe_cmds,
-    eval_cmds,
-    report_cmds,
-    regress_cmds,
-    demo_cmd,
-)
+_CLICK_EXC = tuple({click.exceptions.ClickException, _tclick.ClickException})
+_ABORT = tuple({click.exceptions.Abort, getattr(_tclick, "Abort", click.exceptions.Abort), typer.Abort})
+_EXIT = tuple({click.exceptions.Exit, typer.Exit})
+_NO_ARGS_HELP = tuple(c for c in (getattr(_tclick, "NoArgsIsHelpError", None),
+                                  getattr(click.exceptions, "NoArgsIsHelpError", None)) if c is not None)
+
+_OS_HINTS = {
+    errno.EACCES: "check its permissions or choose another path",
+    errno.EPERM: "check its permissions or choose another path",
+    errno.EROFS: "the filesystem is read-only; choose a writable path",
+    errno.ENOSPC: "the disk is full; free some space or choose another path",
+    errno.ENOTDIR: "a part of the path is a file, not a directory; choose another path",
+    errno.EEXIST: "it already exists; remove it or choose another path",
+    errno.EISDIR: "it is a directory; give a file path",
+    errno.ENOENT: "it does not exist; check the path",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
+}
+
+
+def _command_path(e: Exception) -> str:
+    ctx = getattr(e, "ctx", None)
+    path = getattr(ctx, "command_path", "") if ctx is not None else ""
+    parts = path.split()
+    return " ".join(["interp", *parts[1:]]) if parts else "interp"
+
+
+def os_error_message(e: OSError) -> str:
+    """One line for an OS error on a path: the path, the reason, what to do."""
+    path = e.filename if e.filename is not None else ""
+    if e.filename2 is not None:
+        path = f"{path} -> {e.filename2}"
+    reason = e.strerror or str(e)
+    hint = _OS_HINTS.get(e.errno or -1, "check the path")
+    where = f" {path!s}" if path else ""
+    return f"cannot use{where}: {reason}; {hint}"
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on `argv`; return the exit code (used by `main` and the tests)."""
+    from interp.cli.app import app
+
     try:
         rv = app(args=argv, prog_name="interp", standalone_mode=False)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return UserError.exit_code
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.exceptions.Abort:
+    except _EXIT as e:
+        return int(getattr(e, "exit_code", 0) or 0)
+    except _ABORT:
         print("aborted", file=sys.stderr)
         return 130
-    except click.ClickException as e:
-        cmd = f" {e.ctx.command_path}" if getattr(e, "ctx", None) else ""
-        print(f"error: {e.format_message()} (see 'interp{cmd.replace(' interp', '', 1)} --help')", file=sys.stderr)
+    except _NO_ARGS_HELP as e:  # `interp eval` alone: show the group's help, exit 2 like click does
+        ctx = getattr(e, "ctx", None)
+        print(ctx.get_help() if ctx is not None else e.format_message(), file=sys.stderr)
+        return 2
+    except _CLICK_EXC as e:
+        msg = " ".join(e.format_message().split())
+        print(f"error: {msg} (see '{_command_path(e)} --help')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:
+        if e.errno is None or isinstance(e, (ConnectionError, TimeoutError)):
+            raise
+        print(f"error: {os_error_message(e)}", file=sys.stderr)
+        return UserError.exit_code
     return rv if isinstance(rv, int) else 0
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    code = run(sys.argv[1:])
+    sys.stdout.flush()
+    sys.exit(code)

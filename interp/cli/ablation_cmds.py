@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from interp.ablation import DEFAULT_PROMPT, METHODS
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
+
+app = typer.Typer()
 
 ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
 MethodOpt = Annotated[str, typer.Option(

@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 
 from interp import attention as attn
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, echo_err, emit
 from interp.figures import save_figure
 from interp.seeding import set_seed
+
+app = typer.Typer()
 
 PromptOpt = Annotated[str, typer.Option("--prompt", "-p", help="Prompt text whose attention is shown.")]
 MaxTokOpt = Annotated[int | None, typer.Option(

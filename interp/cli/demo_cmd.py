@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 from interp.presets import PRESETS
+
+app = typer.Typer()
 
 
 @app.command()

@@ -1,32 +1,25 @@
 """`interp eval ...`: perplexity (+ leakage check) and prompt sensitivity.
 
-`eval_app` is the `eval` sub-typer; other eval commands register on it from their own modules
-(`from interp.cli.eval_cmds import eval_app`), e.g. `interp/cli/eval_trimmed_cmd.py`.
+`app` holds these two `eval` subcommands; `interp.cli.app` adds it (and `eval_trimmed_cmd.app`) to the `eval`
+group.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 
-eval_app = typer.Typer(
-    help="Evaluate a model: perplexity with a leakage check, prompt sensitivity, ...",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-)
-app.add_typer(eval_app, name="eval")
+app = typer.Typer()
 
 ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
 OutDirOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json (and figures) here.")]
 
 
-@eval_app.command("perplexity")
+@app.command("perplexity")
 def perplexity_cmd(
     model: ModelArg,
     text: Annotated[Path | None, typer.Option(
@@ -80,7 +73,7 @@ def perplexity_cmd(
     emit(data, out, as_json, "\n".join(lines))
 
 
-@eval_app.command("sensitivity")
+@app.command("sensitivity")
 def sensitivity_cmd(
     model: ModelArg,
     prompts: Annotated[Path | None, typer.Option(
@@ -126,7 +119,3 @@ def sensitivity_cmd(
                      f"  distinct-1 {r.distinct_1_mean:.2f}  distinct-2 {r.distinct_2_mean:.2f}")
     emit(data, out, as_json, "\n".join(lines))
 
-
-# Eval commands living in their own modules register on `eval_app` when imported.
-if importlib.util.find_spec("interp.cli.eval_trimmed_cmd") is not None:
-    from interp.cli import eval_trimmed_cmd  # noqa: E402,F401

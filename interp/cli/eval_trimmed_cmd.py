@@ -19,7 +19,8 @@ from typing import Annotated
 import typer
 
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, echo_err, emit
-from interp.cli.eval_cmds import eval_app
+
+app = typer.Typer()
 
 ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
 
@@ -29,7 +30,7 @@ def unescape(template: str) -> str:
     return template.replace("\\n", "\n").replace("\\t", "\t")
 
 
-@eval_app.command("trimmed")
+@app.command("trimmed")
 def trimmed_cmd(
     model: ModelArg,
     dataset: Annotated[str, typer.Option(

@@ -10,12 +10,13 @@ import torch
 import typer
 
 from interp import hooked
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 from interp.decoding import Decoding, distinct_n, generate, hf_logits_fn
 from interp.errors import UserError
 from interp.results import FrozenResult
 from interp.seeding import set_seed
+
+app = typer.Typer()
 
 ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
 

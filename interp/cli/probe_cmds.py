@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 
-probe_app = typer.Typer(help="Probes of what a model has learned (coreference ...).", no_args_is_help=True)
-app.add_typer(probe_app, name="probe")
+app = typer.Typer(help="Probes of what a model has learned (coreference ...).", no_args_is_help=True)
 
 ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
 
@@ -43,7 +41,7 @@ def _summary(d: dict) -> str:
     return "\n".join(lines)
 
 
-@probe_app.command("coref")
+@app.command("coref")
 def coref_cmd(
     model: ModelArg,
     data: Annotated[str, typer.Option(

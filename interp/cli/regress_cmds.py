@@ -16,9 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt
 from interp.errors import UserError
+
+app = typer.Typer()
 
 
 def _table(data: dict[str, Any]) -> None:

@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 import typer
 
-from interp.cli import app
 from interp.cli.common import JsonOpt, SeedOpt, emit
 from interp.errors import UserError
 from interp.results import FrozenResult, atomic_write_bytes, atomic_write_text
+
+app = typer.Typer()
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from interp.cli import app
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 from interp.errors import UserError
 from interp.presets import PRESETS, get_preset
 from interp.results import read_json
 from interp.seeding import set_seed
+
+app = typer.Typer()
 
 _M = "Model (overrides the preset)"
 _T = "Training"
