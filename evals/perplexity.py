@@ -3,13 +3,15 @@
 Method (the Hugging Face "perplexity of fixed-length models" recipe, made exact):
 
 - Each document is scored on its own and starts fresh: its token ids (tokenized with
-  `add_special_tokens=False`) are preceded by the tokenizer's BOS token (`bos_token`, else `eos_token`:
+  `add_special_tokens=False`) are preceded by BOS (`interp.tokens.bos_id`: `bos_token`, else `eos_token`:
   for GPT-2-style tokenizers `<|endoftext|>`, the document separator the reference model is trained
   with), so the first real token is scored too. Without any BOS/EOS token (or `prepend_bos=False`)
   the first token of each document has no context and is not scored; its bytes are then excluded.
 - Windows have `context` positions (default: the model's n_ctx, capped at 1024) and advance by
   `stride` positions: window k covers positions [k*stride, k*stride + context) of the document
-  sequence (clipped at its end) and scores only the targets that earlier windows did not score.
+  sequence and scores only the targets that earlier windows did not score; the final window is
+  right-aligned (it starts at max(0, n - context), the lm-eval-harness convention), so the last targets get
+  a full context instead of a short tail window. Windows come from `interp.tokens.plan_windows`.
   A window of `context` positions makes `context - 1` next-token predictions, so `stride` may be at
   most `context - 1`; the default `stride = context - 1` is non-overlapping scoring (consecutive
   windows share exactly the one token needed to predict the next window's first target). A smaller
@@ -53,6 +55,7 @@ from evals.leakage import (
 )
 from interp.errors import UserError
 from interp.results import FrozenResult
+from interp.tokens import Window, bos_id, plan_windows  # noqa: F401  (re-exported: the one window rule)
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]  # (B, T) int64 -> (B, T, d_vocab)
 
@@ -130,31 +133,6 @@ class PerplexityResult(FrozenResult):
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Window:
-    doc: int  # index into the scored documents
-    start: int  # first position of the window in the document sequence
-    end: int  # one past the last position
-    n_scored: int  # the last n_scored targets of the window (positions end-n_scored .. end-1)
-
-
-def plan_windows(seq_len: int, context: int, stride: int, doc: int = 0) -> list[Window]:
-    """Windows over a sequence of `seq_len` positions; together they score positions 1..seq_len-1 once."""
-    if not 1 <= stride <= context - 1:
-        raise UserError(f"stride must be in 1..context-1 = 1..{context - 1}, got {stride}")
-    out: list[Window] = []
-    if seq_len < 2:
-        return out
-    begin, prev_end = 0, 1  # position 0 has no context: never a target
-    while True:
-        end = min(begin + context, seq_len)
-        out.append(Window(doc, begin, end, end - prev_end))
-        prev_end = end
-        if end == seq_len:
-            return out
-        begin += stride
-
-
 # ----------------------------------------------------------------------------- model plumbing
 def _is_bridge(model: Any) -> bool:
     return hasattr(model, "original_model") and hasattr(model, "hook_dict")
@@ -205,9 +183,7 @@ class _Doc:
 def tokenize_documents(tok: Any, texts: Sequence[str], prepend_bos: bool = True,
                        max_tokens: int | None = None) -> tuple[list[_Doc], int, int | None]:
     """Tokenize, truncate to `max_tokens` eval tokens, count scored bytes/chars. → (docs, n_skipped, bos)."""
-    bos = None
-    if prepend_bos:
-        bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    bos = bos_id(tok) if prepend_bos else None  # the one BOS rule (interp.tokens)
     fast = bool(getattr(tok, "is_fast", False))
     enc = tok(list(texts), add_special_tokens=False)["input_ids"]
     docs, skipped, budget = [], 0, max_tokens

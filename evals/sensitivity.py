@@ -16,8 +16,8 @@ pairwise with BLEU:
 - distinct-1/2 (`interp.decoding.distinct_n`, over the continuation's token ids) of each continuation
   flags degenerate repetition, which inflates BLEU.
 
-Each prompt starts a fresh document, as in `evals.perplexity`: its tokens (`add_special_tokens=False`)
-are preceded by the tokenizer's BOS token (else EOS: `<|endoftext|>` for the reference model), so a
+Each prompt starts a fresh document, as in `evals.perplexity` (`interp.tokens.encode_prompt`: tokens with
+`add_special_tokens=False`, preceded by BOS, else EOS: `<|endoftext|>` for the reference model), so a
 bridge (whose TransformerLens tokenizer adds BOS itself) and its HF model generate the same tokens.
 `plot_bleu_heatmap(result_dict, decoding)` draws one heatmap per decoding from the results JSON.
 """
@@ -35,6 +35,7 @@ import torch
 from interp.decoding import Decoding, distinct_n, generate
 from interp.errors import UserError
 from interp.results import FrozenResult
+from interp.tokens import encode_prompt
 
 DEFAULT_PROMPTS: tuple[str, ...] = (
     "The university student",
@@ -161,14 +162,10 @@ def sensitivity(model: Any, config: SensitivityConfig = SensitivityConfig(), *, 
     n_ctx = int(model.cfg.n_ctx) if is_bridge else int(
         getattr(hf.config, "n_positions", None) or getattr(hf.config, "max_position_embeddings", 1024))
     device = next(hf.parameters()).device
-    bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
     prompt_ids = []
-    for p in config.prompts:
-        ids = tok(p, add_special_tokens=False)["input_ids"]
-        if not ids:
-            raise UserError(f"prompt {p!r} tokenizes to nothing; use a different prompt")
-        ids = ([bos] if bos is not None else []) + ids
-        prompt_ids.append(torch.tensor([ids[-(n_ctx - 1):]], device=device))  # (1, T)
+    for p in config.prompts:  # the one BOS/prompt rule, leaving room for the first generated token
+        ids = encode_prompt(tok, p, n_ctx=n_ctx, reserve=1).ids
+        prompt_ids.append(torch.tensor([ids], device=device))  # (1, T)
 
     rows = []
     total = len(config.decodings) * len(config.prompts)

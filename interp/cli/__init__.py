@@ -13,7 +13,6 @@ typer ≥ 0.2x vendors click as `typer._click`, so both click's and typer's exce
 from __future__ import annotations
 
 import errno
-import os
 import sys
 
 import click

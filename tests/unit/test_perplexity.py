@@ -73,6 +73,16 @@ def test_windows_score_every_token_exactly_once(seq_len, context, stride):
         assert all(w.n_scored <= stride for w in ws[1:])
 
 
+@pytest.mark.parametrize("seq_len,context,stride", [(9, 8, 7), (20, 8, 7), (50, 8, 3), (100, 16, 15)])
+def test_final_window_is_right_aligned(seq_len, context, stride):
+    """lm-eval convention: the last window ends at the sequence end and has a full context when it can."""
+    ws = plan_windows(seq_len, context, stride)
+    last = ws[-1]
+    assert last.end == seq_len
+    assert last.start == max(0, seq_len - context)
+    assert all(w.end - w.start == context for w in ws)  # no short tail window
+
+
 def test_stride_context_validation():
     with pytest.raises(UserError, match="stride"):
         PerplexityConfig(context=8, stride=8)
