@@ -107,7 +107,7 @@ def test_bbcnews_split_is_deterministic_stratified_and_disjoint(tmp_path, monkey
         (tmp_path / folder).mkdir()
         for i in range(n):
             (tmp_path / folder / f"{i:03d}.txt").write_text(f"{folder} story {i}\n\nBody  text {i}.")
-    monkeypatch.setattr(ds, "bbc_data_dir", lambda: tmp_path)
+    monkeypatch.setattr(ds.bbc, "bbc_data_dir", lambda: tmp_path)
     test, train = ds.load("bbcnews", need_train=True)
     assert train is not None and test.split == "test"
     assert test.label_counts() == {"business": 2, "entertainment": 0, "politics": 0, "sport": 1, "tech": 1}
@@ -169,6 +169,8 @@ def test_hf_registry_code_path_with_a_stub_datasets_module(monkeypatch):
 
     def load_dataset(path, config=None, split=None):
         calls.append((path, config, split))
+        if path == "nyu-mll/glue" and split == "train":  # one train row repeats a validation text
+            return [{"sentence": "A fine film!", "label": 1, "idx": 0}, {"sentence": "grim", "label": 0, "idx": 1}]
         if path == "nyu-mll/glue":
             return [{"sentence": "a fine film ", "label": 1, "idx": 0}, {"sentence": "dull", "label": 0, "idx": 1}]
         return [{"text": "Stocks rally", "label": 2}, {"text": "New phone", "label": 3}]
@@ -177,10 +179,11 @@ def test_hf_registry_code_path_with_a_stub_datasets_module(monkeypatch):
     stub.load_dataset = load_dataset
     stub.config = types.SimpleNamespace(HF_HUB_OFFLINE=False, HF_DATASETS_OFFLINE=False)
     monkeypatch.setitem(sys.modules, "datasets", stub)
-    monkeypatch.setattr(ds, "_hf_reachable", lambda timeout=2.0: True)
+    monkeypatch.setattr(ds.hub, "_hf_reachable", lambda timeout=2.0: True)
     ev, tr = ds.load("sst2", need_train=True)
     assert [e.label for e in ev.examples] == ["positive", "negative"] and ev.examples[0].text == "a fine film"
     assert ev.split == "validation" and tr is not None and tr.split == "train"
+    assert [e.text for e in tr.examples] == ["grim"] and tr.n_deduped == 1  # "A fine film!" is evaluated
     ag, _ = ds.load("ag_news")
     assert [e.label for e in ag.examples] == ["Business", "Sci/Tech"] and ag.label_names[3] == "Sci/Tech"
     assert calls == [("nyu-mll/glue", "sst2", "validation"), ("nyu-mll/glue", "sst2", "train"),
