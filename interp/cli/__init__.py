@@ -13,7 +13,9 @@ typer ≥ 0.2x vendors click as `typer._click`, so both click's and typer's exce
 from __future__ import annotations
 
 import errno
+import math
 import sys
+from typing import Any
 
 import click
 import typer
@@ -62,12 +64,39 @@ def os_error_message(e: OSError) -> str:
     return f"cannot use{where}: {reason}; {hint}"
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Run the CLI on `argv`; return the exit code (used by `main` and the tests)."""
+def _finite(callback: Any) -> Any:
+    """Wrap a parameter callback so a non-finite float (nan, inf) is a usage error, for every flag."""
+
+    def check(ctx: Any, param: Any, value: Any) -> Any:
+        values = value if isinstance(value, (list, tuple)) else (value,)
+        for v in values:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise _tclick.BadParameter(f"{v} is not a finite number", ctx=ctx, param=param)
+        return callback(ctx, param, value) if callback is not None else value
+
+    return check
+
+
+def command() -> Any:
+    """The root click command, with every float parameter of every command guarded against nan/inf."""
+    import typer.main
+
     from interp.cli.app import app
 
+    root = typer.main.get_command(app)
+    stack = [root]
+    while stack:
+        cmd = stack.pop()
+        for p in cmd.params:
+            p.callback = _finite(p.callback)
+        stack.extend(getattr(cmd, "commands", {}).values())
+    return root
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on `argv`; return the exit code (used by `main` and the tests)."""
     try:
-        rv = app(args=argv, prog_name="interp", standalone_mode=False)
+        rv = command().main(args=argv, prog_name="interp", standalone_mode=False)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return UserError.exit_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,8 +14,49 @@ from interp.results import dumps, to_jsonable, write_json
 
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same inputs + seed → identical results JSON on CPU).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the results JSON to stdout.")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory for results.json and figures.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1 ...")]
+def check_out_dir(value: Path | None) -> Path | None:
+    """An output directory must be a directory (or not exist yet) under a writable parent: checked up front,
+    so a bad --out fails in one line before any work, not after it."""
+    if value is None:
+        return None
+    p = Path(value)
+    if p.exists() and not p.is_dir():
+        raise typer.BadParameter(f"{p} is a file, not a directory; give a directory path")
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise typer.BadParameter(f"{probe} is a file, so {p} cannot be created; choose another path")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"{probe} is not writable (read-only or no permission); choose another path")
+    return p
+
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory for results.json and figures.",
+                                      callback=check_out_dir)]
+OptionalOutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json (and figures) here.",
+                                                     callback=check_out_dir)]
+ModelArg = Annotated[str, typer.Argument(
+    help="Run dir, checkpoint dir, HF dir, hub id, .gguf file, or 'gemma-3-270m'.")]
+
+
+def _device_callback(value: str | None) -> str | None:
+    """Validate --device before any work (one-line error for 'banana' or CUDA on a CPU-only torch)."""
+    if value is None:
+        return None
+    from interp.devices import check_device
+    from interp.errors import UserError
+
+    try:
+        return check_device(value)
+    except UserError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, mps.",
+                                        callback=_device_callback)]
 
 
 def emit(result: Any, out_dir: Path | None, as_json: bool, summary: str | None = None,
@@ -37,4 +79,4 @@ def echo_err(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
-__all__ = ["SeedOpt", "JsonOpt", "OutOpt", "DeviceOpt", "emit", "echo_err", "json"]
+__all__ = ["check_out_dir", "OptionalOutOpt", "ModelArg", "SeedOpt", "JsonOpt", "OutOpt", "DeviceOpt", "emit", "echo_err", "json"]
