@@ -110,6 +110,10 @@ class DocumentScore:
 @dataclass(frozen=True)
 class PerplexityResult(FrozenResult):
     kind: str = "perplexity"
+    model: str = ""  # the model reference (set by the public API / CLI)
+    source: str = ""  # what was scored (a file, or a run's split)
+    train_text: str = ""  # what the leakage check compared against
+    seed: int = 0
     context: int = 0
     stride: int = 0
     batch_size: int = 0

@@ -108,6 +108,7 @@ class DecodingSensitivity:
 @dataclass(frozen=True)
 class SensitivityResult(FrozenResult):
     kind: str = "prompt_sensitivity"
+    model: str = ""  # the model reference (set by the public API / CLI)
     prompts: tuple[str, ...] = ()
     max_new_tokens: int = 0
     seed: int = 0

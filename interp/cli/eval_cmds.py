@@ -11,12 +11,11 @@ from typing import Annotated
 
 import typer
 
-from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
+from interp.cli.common import DeviceOpt, JsonOpt, ModelArg, OptionalOutOpt, SeedOpt, emit
 
 app = typer.Typer()
 
-ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
-OutDirOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json (and figures) here.")]
+OutDirOpt = OptionalOutOpt
 
 
 @app.command("perplexity")
@@ -47,23 +46,15 @@ def perplexity_cmd(
 
     Documents are scored separately, each preceded by BOS (<|endoftext|>); see evals/perplexity.py.
     """
-    from evals.perplexity import PerplexityConfig, perplexity
-    from evals.text_input import eval_text
-    from evals.text_input import train_text as train_docs
-    from interp import hooked
-    from interp.seeding import set_seed
+    from evals.api import perplexity
 
-    set_seed(seed)
-    cfg = PerplexityConfig(context=context, stride=stride, max_tokens=max_tokens, batch_size=batch_size,
-                           leakage_n=ngram)
-    meta = hooked.run_metadata(model)
-    ev = eval_text(model, meta, text, split)
-    train, train_src = (None, "disabled (--no-leakage-check)") if no_leakage_check else train_docs(model, meta, train_text)
-    hf, tok = hooked.load_hf(model, device=device)
-    res = perplexity(hf, ev.documents, cfg, tokenizer=tok, train_texts=train, progress=not as_json)
-    data = {"model": model, "source": ev.source, "train_text": train_src, "seed": seed, **res.to_dict()}
+    res = perplexity(model, text=text, split=split, stride=stride, context=context, max_tokens=max_tokens,
+                     batch_size=batch_size, leakage_check=not no_leakage_check, train_text=train_text, ngram=ngram,
+                     device=device, seed=seed, progress=not as_json)
+    data = res.to_dict()
+    ev_source, train_src = res.source, res.train_text
     lines = [
-        f"{model} on {ev.source}: {res.n_tokens:,} tokens in {res.n_documents} document(s), "
+        f"{model} on {ev_source}: {res.n_tokens:,} tokens in {res.n_documents} document(s), "
         f"{res.n_windows} window(s) of {res.context} (stride {res.stride})",
         f"  nll/token {res.nll_per_token:.4f}  perplexity {res.perplexity:.3f}  "
         f"bits/byte {res.bits_per_byte:.4f}  nats/char {res.nats_per_char:.4f}",
@@ -80,38 +71,24 @@ def sensitivity_cmd(
         "--prompts", help="File with one prompt per line (default: 8 'university student' paraphrases).")] = None,
     decoding: Annotated[str, typer.Option(
         "--decoding", help="Comma-separated decodings: greedy, t0.7 (temperature), k50 (top-k), k50t0.8.")] = "greedy,t0.7,k50",
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", "-n", help="Tokens generated per prompt.")] = 30,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", "-n", min=1, max=4096,
+                                                help="Tokens generated per prompt.")] = 30,
     out: OutDirOpt = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Prompt sensitivity: pairwise sentence BLEU between continuations of paraphrased prompts."""
-    from evals.sensitivity import DEFAULT_PROMPTS, SensitivityConfig, figures, read_prompts, sensitivity
-    from interp import hooked
-    from interp.errors import UserError
-    from interp.seeding import set_seed
+    from evals.api import sensitivity
+    from evals.sensitivity import figures
+    from interp.figures import save_figure
 
-    set_seed(seed)
-    if prompts is not None:
-        if not prompts.is_file():
-            raise UserError(f"--prompts {str(prompts)!r} is not a file; write one prompt per line")
-        try:
-            raw = prompts.read_text(encoding="utf-8", errors="replace")
-        except OSError as e:
-            raise UserError(f"cannot read --prompts {str(prompts)!r}: {e.strerror}") from None
-        prompt_list = read_prompts(raw, f"--prompts {str(prompts)!r}")
-    else:
-        prompt_list = DEFAULT_PROMPTS
-    cfg = SensitivityConfig(prompts=prompt_list, decodings=tuple(decoding.split(",")),
-                            max_new_tokens=max_new_tokens, seed=seed)
-    hf, tok = hooked.load_hf(model, device=device)
-    res = sensitivity(hf, cfg, tokenizer=tok, progress=not as_json)
-    data = {"model": model, **res.to_dict()}
+    res = sensitivity(model, prompts=prompts, decoding=decoding, max_new_tokens=max_new_tokens, device=device,
+                      seed=seed, progress=not as_json)
+    data = res.to_dict()
+    figs = figures(data)  # build every figure before writing anything
     if out is not None:
-        from interp.figures import save_figure
-
-        for name, fig in figures(data).items():
+        for name, fig in figs.items():
             save_figure(fig, out, name)
     lines = [f"{model}: {len(res.prompts)} prompts × {len(res.decodings)} decoding(s), {res.max_new_tokens} new tokens"]
     for r in res.decodings:

@@ -1,0 +1,110 @@
+"""Bad input through the installed console script: one stderr line, exit 2, no traceback, nothing written.
+
+Covers the root app, `info`, `generate`, `eval perplexity`, `eval sensitivity`, every command's usage errors,
+devices and output paths. Areas with their own commands keep their tables beside their tests
+(tests/unit/test_*_errors.py); all use tests/cli_helpers.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import assert_user_error, run_cli, snapshot_tree
+
+# Commands whose usage errors (unknown option) must be one line: every leaf command of the app.
+LEAVES = ["train", "info", "generate", "attention", "attention-evolution", "ablate", "ablate-sweep", "report",
+          "regress", "demo", "eval perplexity", "eval sensitivity", "eval trimmed", "probe coref"]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory, tiny_gpt2_dir):
+    """A cwd with a tiny model, a text file, a file in the way, a binary file, a read-only dir."""
+    d = tmp_path_factory.mktemp("cli_errors")
+    (d / "text.txt").write_text("The cat sat on the mat. " * 20)
+    (d / "afile").write_text("not a directory")
+    (d / "binary.bin").write_bytes(bytes(range(256)) * 8)
+    ro = d / "readonly"
+    ro.mkdir()
+    os.chmod(ro, 0o555)
+    (d / "model").symlink_to(tiny_gpt2_dir)
+    (d / "notok").mkdir()
+    for f in Path(tiny_gpt2_dir).iterdir():  # weights + config, no tokenizer files
+        if f.name in ("config.json", "model.safetensors", "generation_config.json"):
+            (d / "notok" / f.name).symlink_to(f)
+    (d / "badcfg").mkdir()
+    (d / "badcfg" / "config.json").write_text("{not json")
+    (d / "badcfg" / "model.safetensors").write_bytes(b"\0" * 16)
+    return d
+
+
+CASES = [
+    # root / usage
+    (["--frob"], "no such option"),
+    (["frobnicate"], "no such command"),
+    (["generate", "model"], "missing argument"),
+    (["info", "model", "--seed", "1.5"], "--seed"),
+    (["generate", "model", "x", "-t", "-1"], "--temperature"),
+    (["generate", "model", "x", "-t", "nan"], "--temperature"),
+    (["generate", "model", "x", "-n", "0"], "--max-new-tokens"),
+    (["generate", "model", "x", "-k", "0"], "--top-k"),
+    (["generate", "model", ""], "empty"),
+    (["train", "runs/x", "--lr", "inf"], "finite"),
+    (["train", "runs/x", "--lr", "nan"], "finite"),
+    # devices
+    (["info", "model", "--device", "banana"], "unknown device"),
+    (["info", "model", "--device", "cuda"], "not available"),
+    (["generate", "model", "x", "--device", "cuda:3"], "not available"),
+    (["eval", "perplexity", "model", "--text", "text.txt", "--device", "tpu"], "unknown device"),
+    # output paths
+    (["info", "model", "--out", "afile"], "is a file"),
+    (["info", "model", "--out", "afile/sub"], "is a file"),
+    (["info", "model", "--out", "readonly/sub"], "not writable"),
+    (["generate", "model", "x", "--out", "afile"], "is a file"),
+    (["eval", "perplexity", "model", "--text", "text.txt", "--out", "afile"], "is a file"),
+    (["eval", "sensitivity", "model", "--out", "readonly"], "not writable"),
+    # models
+    (["info", "missing-dir/"], None),
+    (["info", "afile"], None),
+    (["generate", "notok", "hello"], "tokenizer"),
+    (["info", "badcfg"], "config.json"),
+    # eval perplexity
+    (["eval", "perplexity", "model"], "run"),
+    (["eval", "perplexity", "model", "--text", "nope.txt"], "does not exist"),
+    (["eval", "perplexity", "model", "--text", "text.txt", "--split", "test"], "not both"),
+    (["eval", "perplexity", "model", "--text", "text.txt", "--stride", "0"], "stride"),
+    (["eval", "perplexity", "model", "--text", "text.txt", "--context", "1"], "context"),
+    (["eval", "perplexity", "model", "--text", "text.txt", "--context", "100000"], "n_ctx"),
+    (["eval", "perplexity", "model", "--text", "text.txt", "--split", "banana"], None),
+    # eval sensitivity
+    (["eval", "sensitivity", "model", "--prompts", "nope.txt"], "not a file"),
+    (["eval", "sensitivity", "model", "--decoding", "banana"], "decoding"),
+    (["eval", "sensitivity", "model", "--decoding", ""], None),
+    (["eval", "sensitivity", "model", "-n", "0"], "--max-new-tokens"),
+] + [([*leaf.split(), "--frobnicate"], "no such option") for leaf in LEAVES]
+
+
+@pytest.mark.parametrize("args,contains", CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_input_is_one_line_exit_2_nothing_written(work, args, contains):
+    before = snapshot_tree(work)
+    r = run_cli(args, cwd=work)
+    assert_user_error(r, contains)
+    assert snapshot_tree(work) == before, "a failed command must not write anything"
+
+
+def test_no_subcommand_prints_help_without_traceback(work):
+    for group in (["eval"], ["probe"]):
+        r = run_cli(group, cwd=work)
+        assert "Traceback" not in r.stderr
+        assert r.returncode == 2
+        assert "Usage" in r.stderr
+
+
+def test_good_input_still_works_and_writes(work, tmp_path):
+    r = run_cli(["eval", "perplexity", "model", "--text", "text.txt", "--no-leakage-check", "--json",
+                 "--out", str(tmp_path / "ppl")], cwd=work)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "ppl" / "results.json").is_file()
+    assert '"kind": "perplexity"' in r.stdout
