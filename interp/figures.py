@@ -1,39 +1,159 @@
-"""Saving matplotlib figures (PNG + SVG, atomically) — the only place figures touch the disk.
+"""Figures: the result-kind → figure-builder registry, rendering, and saving (PNG + SVG, atomically).
 
-Figure *builders* live next to their analysis (e.g. `interp.attention.plot_*`) and take a result
-dict (what `to_dict()` returns / results.json holds), never a model, so reports can rebuild them.
+Figure *builders* live next to their analysis (e.g. `interp.attention.plot_attention_maps`) and take a
+result dict (what `to_dict()` returns / results.json holds), never a model, so reports and
+`FrozenResult.plot()` / `.save()` can rebuild them. `FIGURES` maps a result `kind` to the builder
+"module:function" (imported lazily); the function takes the result dict and returns
+`list[tuple[name, matplotlib.figure.Figure]]`. Add one line here for each new result kind.
+
+matplotlib is imported only when a figure is drawn (importing this module stays cheap), and the
+Agg backend is selected only when no backend was chosen yet (so Jupyter's inline backend is kept).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import io
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from interp.results import atomic_write_bytes  # noqa: E402
+from interp.results import atomic_write_bytes
 
 FORMATS = ("png", "svg")
+
+# result kind → "module:function"; function(result dict) -> list[(name, Figure)]
+FIGURES: dict[str, str] = {
+    "attention_maps": "interp.attention:plot_attention_maps",
+    "attention_evolution": "interp.figures:attention_evolution_figures",
+    "ablation": "interp.figures:ablation_figures",
+    "ablation_sweep": "interp.figures:ablation_sweep_figures",
+    "coref_probe": "interp.figures:coref_figures",
+    "prompt_sensitivity": "interp.figures:sensitivity_figures",
+    "trimmed_eval": "interp.figures:trimmed_figures",
+}
+
+
+def _select_agg() -> None:
+    """Agg unless a backend was already chosen (MPLBACKEND, e.g. Jupyter's inline one, or pyplot in use)."""
+    if "matplotlib.pyplot" in sys.modules or os.environ.get("MPLBACKEND"):
+        return
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+    else:
+        os.environ["MPLBACKEND"] = "Agg"  # read when matplotlib is first imported; no import cost here
+
+
+_select_agg()
+
+
+def _pyplot():
+    """matplotlib.pyplot (backend chosen at import of this module)."""
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@contextlib.contextmanager
+def quiet_glyphs() -> Iterator[None]:
+    """Silence matplotlib's 'Glyph ... missing from font' warnings (CJK/emoji tokens) while drawing/saving."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
+        yield
+
+
+def builder_for(kind: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]] | None:
+    """The registered figure builder of a result kind (None when the kind has no figures)."""
+    target = FIGURES.get(kind)
+    if target is None:
+        return None
+    module, _, func = target.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def build_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """[(name, Figure)] for a result dict, from `FIGURES[result["kind"]]` ([] for kinds without figures)."""
+    build = builder_for(str(result.get("kind", "")))
+    if build is None:
+        return []
+    with quiet_glyphs():
+        return list(build(result))
+
+
+def render_figure(fig, formats: tuple[str, ...] = FORMATS, dpi: int = 120) -> dict[str, bytes]:
+    """{format: bytes} of a figure; byte-stable across runs (no creation date / software metadata)."""
+    out: dict[str, bytes] = {}
+    with quiet_glyphs():
+        for fmt in formats:
+            buf = io.BytesIO()
+            meta = {"Date": None} if fmt == "svg" else {"Software": None}
+            fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
+            out[fmt] = buf.getvalue()
+    return out
+
+
+def close(fig) -> None:
+    """Close a figure (free its memory in pyplot's registry)."""
+    _pyplot().close(fig)
 
 
 def save_figure(fig, out_dir: str | Path, name: str, formats: tuple[str, ...] = FORMATS, dpi: int = 120) -> list[Path]:
     """Write `fig` as OUT/name.png and OUT/name.svg (atomic); close it; return the paths."""
-    paths = []
-    for fmt in formats:
-        buf = io.BytesIO()
-        # metadata=None-ish keeps SVG/PNG byte-stable across runs (no creation date)
-        meta = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
-        paths.append(atomic_write_bytes(Path(out_dir) / f"{name}.{fmt}", buf.getvalue()))
-    plt.close(fig)
-    return paths
+    rendered = render_figure(fig, formats, dpi)
+    close(fig)
+    return [atomic_write_bytes(Path(out_dir) / f"{name}.{fmt}", data) for fmt, data in rendered.items()]
 
 
 def figure_to_png_bytes(fig, dpi: int = 120) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    """PNG bytes of a figure (closed afterwards)."""
+    data = render_figure(fig, ("png",), dpi)["png"]
+    close(fig)
+    return data
+
+
+# ----------------------------------------------------------------------------- adapters for existing builders
+def attention_evolution_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Pattern grid (epochs × layers) and head scores over training."""
+    from interp import attention as attn
+
+    return [("attention_evolution_grid", attn.plot_attention_evolution_grid(result)),
+            ("attention_evolution_scores", attn.plot_attention_evolution_metrics(result))]
+
+
+def ablation_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Mean Δloss by position in window."""
+    from interp.ablation import plot_ablation
+
+    return [("ablation_by_position", plot_ablation(result))]
+
+
+def ablation_sweep_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Δloss heatmap layers × heads."""
+    from interp.ablation import plot_sweep
+
+    return [("ablation_heatmap", plot_sweep(result))]
+
+
+def coref_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Per-head accuracy heatmap, single vs cross sentence, accuracy by category."""
+    from probes import coref
+
+    return [(name, build(result)) for name, build in coref.FIGURES.items()]
+
+
+def sensitivity_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """One pairwise-BLEU heatmap per decoding."""
+    from evals.sensitivity import figures
+
+    return list(figures(result).items())
+
+
+def trimmed_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Confusion matrices (trimmed / calibrated / fitted / full vocabulary)."""
+    from evals.trimmed import plot_confusions
+
+    return [("confusion", plot_confusions(result))]

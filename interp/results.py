@@ -57,10 +57,78 @@ class FrozenResult:
     kind: str = dataclasses.field(default="result", init=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON dict of every field (+ schema_version): what results.json holds."""
         out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         for f in dataclasses.fields(self):
             out[f.name] = to_jsonable(getattr(self, f.name))
         return out
+
+    def plot(self) -> list[Any]:
+        """The result's matplotlib figures (drawn from `to_dict()` by `interp.figures.FIGURES[kind]`)."""
+        from interp.figures import build_figures
+
+        return [fig for _, fig in build_figures(self.to_dict())]
+
+    def save(self, out_dir: str | os.PathLike) -> list[Path]:
+        """Write OUT/results.json + every figure as PNG and SVG (what the CLI writes); return the paths.
+
+        All figures are built and rendered in memory first, so a failure writes nothing; each file is
+        then written atomically, results.json last.
+        """
+        return save_result(self.to_dict(), out_dir)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.to_dict())
+
+
+def save_result(data: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
+    """Save a result dict like `FrozenResult.save` (figures from `interp.figures.FIGURES[data["kind"]]`)."""
+    from interp.figures import FORMATS, build_figures, close, render_figure
+
+    figs = build_figures(data)
+    rendered: list[tuple[str, dict[str, bytes]]] = []
+    try:
+        for name, fig in figs:
+            rendered.append((name, render_figure(fig, FORMATS)))
+    finally:
+        for _, fig in figs:
+            close(fig)
+    text = dumps(data)
+    out = Path(out_dir)
+    paths = [atomic_write_bytes(out / f"{name}.{fmt}", blob) for name, blobs in rendered for fmt, blob in blobs.items()]
+    paths.append(atomic_write_text(out / "results.json", text))
+    return paths
+
+
+def _short(v: Any, limit: int = 80) -> str | None:
+    """A one-cell rendering of a scalar / short list, or None when the value is too big to summarise."""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (bool, int)) or v is None:
+        return str(v)
+    if isinstance(v, str):
+        return v if len(v) <= limit else v[: limit - 1] + "…"
+    if isinstance(v, list) and len(v) <= 8 and all(isinstance(x, (int, float, str, bool)) or x is None for x in v):
+        text = ", ".join(_short(x, 24) or "" for x in v)
+        return "[" + (text if len(text) <= limit else text[: limit - 1] + "…") + "]"
+    if isinstance(v, (list, dict)):
+        return f"({len(v)} {'items' if isinstance(v, list) else 'keys'})"
+    return None
+
+
+def summary_html(data: dict[str, Any], max_rows: int = 24) -> str:
+    """A short HTML table of a result dict's top-level values (every string html-escaped)."""
+    from html import escape
+
+    items = [(k, _short(v)) for k, v in data.items() if k not in ("kind", "schema_version")]
+    items = [(k, cell) for k, cell in items if cell is not None]
+    rows = [f"<tr><th style='text-align:left'>{escape(str(k))}</th><td>{escape(cell)}</td></tr>"
+            for k, cell in items[:max_rows]]
+    if len(items) > max_rows:
+        rows.append(f"<tr><td colspan='2'>… {len(items) - max_rows} more fields (see .to_dict())</td></tr>")
+    kind = escape(str(data.get("kind", "result")))
+    return (f"<div class='interp-result'><b>{kind}</b> <small>(.to_dict() · .plot() · .save(dir))</small>"
+            f"<table>{''.join(rows)}</table></div>")
 
 
 def dumps(obj: Any) -> str:
