@@ -1,0 +1,236 @@
+"""`patch(model, clean=..., corrupt=..., metric=...)`: activation patching / attribution patching of prompt pairs.
+
+Pairs. One pair from `clean`/`corrupt` (+ the words of `metric`), or `pairs` = dicts with `clean`, `corrupt`
+and optionally `answer`, `wrong` (a JSONL file: `load_pairs`). Texts are tokenized by `interp.tokens.encode`
+(BOS first); clean and corrupt must have the same number of tokens (positions must line up for a patch).
+Pairs of different lengths are fine: they are run in groups of equal length.
+
+Reported per component: the metric when patched (row mean over pairs), and the FRACTION OF THE GAP RESTORED
+= (patched − corrupt) / (clean − corrupt), 0 = the corrupt run, 1 = the clean run, with both baselines. The
+same formula serves denoising (base corrupt: how much the clean activation restores) and noising (base
+clean: 1 − how much the corrupt activation destroys). Methods: `exact` (interp.patching.core, batched),
+`atp`, `atp*` (interp.patching.atp; estimates, cost in passes there). `verify_top=K` re-measures exactly the K
+components with the largest estimate score; with `exact` among the methods, Spearman / Pearson of estimate
+vs exact over all components and the recall of the exact top-5 in the estimate's top-10 are reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interp.errors import UserError
+from interp.patching.metrics import MetricSpec
+from interp.results import FrozenResult
+
+METHODS = ("exact", "atp", "atp*")
+DIRECTIONS = ("denoise", "noise")
+MAX_PER_PAIR = 200_000  # per-pair values kept in the JSON only below this many numbers
+
+
+@dataclass(frozen=True)
+class PatchConfig:
+    """What to patch and how. Validated on construction (UserError)."""
+
+    metric: str = "logit-diff"
+    components: tuple[str, ...] = ("heads",)
+    methods: tuple[str, ...] = ("exact",)
+    direction: str = "denoise"
+    verify_top: int = 0
+    top_k: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from interp.patching.core import check_component
+
+        MetricSpec.parse(self.metric)
+        if not self.components:
+            raise UserError("no components to patch; choose from heads, resid, attn_out, mlp_out, q, k")
+        for c in self.components:
+            check_component(c)
+        if len(set(self.components)) != len(self.components):
+            raise UserError(f"a component is listed twice in {','.join(self.components)}")
+        if not self.methods:
+            raise UserError(f"no method given; choose from {', '.join(METHODS)}")
+        for m in self.methods:
+            if m not in METHODS:
+                raise UserError(f"unknown method {m!r}; choose from {', '.join(METHODS)} (comma list: atp,exact)")
+        if self.direction not in DIRECTIONS:
+            raise UserError(f"unknown direction {self.direction!r}; choose denoise or noise")
+        if not isinstance(self.verify_top, int) or self.verify_top < 0:
+            raise UserError(f"--verify-top must be >= 0, got {self.verify_top!r}")
+        if self.verify_top and not any(m != "exact" for m in self.methods):
+            raise UserError("--verify-top re-measures estimates; use it with --method atp or atp*")
+        if not isinstance(self.top_k, int) or self.top_k < 1:
+            raise UserError(f"top_k must be >= 1, got {self.top_k!r}")
+
+
+@dataclass(frozen=True)
+class Pair:
+    clean: str
+    corrupt: str
+    answer: str | None = None
+    wrong: str | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class PatchResult(FrozenResult):
+    kind: str = "patching"
+    model: str = ""
+    metric: str = ""
+    direction: str = "denoise"
+    methods: tuple[str, ...] = ()
+    seed: int = 0
+    n_layers: int = 0
+    n_heads: int = 0
+    n_pairs: int = 0
+    pairs: tuple[dict, ...] = ()
+    clean_metric: float = 0.0  # mean over pairs
+    corrupt_metric: float = 0.0
+    gap: float = 0.0  # clean − corrupt
+    components: dict = field(default_factory=dict)  # kind → grids per method (see patch())
+    top: dict = field(default_factory=dict)  # method → top components
+    verify: dict = field(default_factory=dict)  # method → [{component, estimate, exact}]
+    comparison: dict = field(default_factory=dict)  # kind → method → {spearman, pearson, recall_top5_in_top10}
+    cost: dict = field(default_factory=dict)  # method → forward-equivalent passes (docstrings of core/atp)
+
+
+# ----------------------------------------------------------------------------- inputs
+def load_pairs(path: str | Path) -> list[Pair]:
+    """A JSONL file of pairs: keys clean, corrupt (required), answer, wrong (optional). Errors name the line."""
+    from interp.jsonl import parse_jsonl
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"pairs file {str(p)!r} not found; pass a .jsonl file with clean/corrupt per line")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{p} is not UTF-8 text; save the JSONL file as UTF-8") from None
+    out = []
+    for lineno, row in parse_jsonl(text, p.name):
+        where = f"{p.name} line {lineno}"
+        unknown = sorted(set(row) - {"clean", "corrupt", "answer", "wrong"})
+        if unknown:
+            raise UserError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: clean, corrupt, "
+                            "answer, wrong")
+        for k in ("clean", "corrupt"):
+            if not isinstance(row.get(k), str) or not row[k].strip():
+                raise UserError(f"{where}: {k!r} must be a non-empty string")
+        for k in ("answer", "wrong"):
+            if k in row and not (isinstance(row[k], str) and row[k].strip()):
+                raise UserError(f"{where}: {k!r} must be a non-empty string, got {row[k]!r}")
+        out.append(Pair(row["clean"], row["corrupt"], row.get("answer"), row.get("wrong"), where))
+    if not out:
+        raise UserError(f"{p} has no pairs; write one JSON object per line")
+    return out
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    clean: list[int]
+    corrupt: list[int]
+    answer: int | None
+    wrong: int | None
+
+
+def encode_pairs(tokenizer, pairs: Sequence[Pair], spec: MetricSpec, n_ctx: int) -> list[_Encoded]:
+    """Validate and tokenize every pair (interp.tokens); UserError naming the pair on any problem."""
+    from interp.tokens import encode, single_token
+
+    out = []
+    for i, p in enumerate(pairs):
+        at = p.where or f"pair {i + 1}"
+        if p.clean == p.corrupt:
+            raise UserError(f"{at}: clean and corrupt are the same text, so the clean−corrupt gap is 0 and "
+                            "'fraction restored' is undefined; change the corrupt prompt")
+        c, r = encode(tokenizer, p.clean), encode(tokenizer, p.corrupt)
+        if len(c) != len(r):
+            raise UserError(f"{at}: clean is {len(c)} tokens but corrupt is {len(r)} tokens; patching needs the "
+                            "same token length (positions must line up) — reword one of them")
+        if len(c) > n_ctx:
+            raise UserError(f"{at}: {len(c)} tokens exceed the model context {n_ctx}; shorten the prompts")
+        if c == r:
+            raise UserError(f"{at}: clean and corrupt tokenize identically (gap 0: 'fraction restored' undefined)")
+        ids: list[int | None] = [None, None]
+        if spec.n_words:
+            words = [p.answer or spec.answer, p.wrong or spec.wrong][: spec.n_words]
+            for j, (w, what) in enumerate(zip(words, ("answer", "wrong"), strict=False)):
+                if w is None:
+                    raise UserError(f"{at}: metric {spec.kind} needs {'an answer' if j == 0 else 'a wrong'} word; "
+                                    f'give it in --metric ("{spec.kind}: his, her") or as "{what}" in the pair')
+                ids[j] = single_token(tokenizer, w, after=p.clean, what=f"{what} of {at}")
+            if spec.kind == "logit-diff" and ids[0] == ids[1]:
+                raise UserError(f"{at}: answer and wrong are the same token; give two different words")
+        out.append(_Encoded(c, r, ids[0], ids[1]))
+    return out
+
+
+def _groups(enc: Sequence[_Encoded]) -> list[list[int]]:
+    by_len: dict[int, list[int]] = {}
+    for i, e in enumerate(enc):
+        by_len.setdefault(len(e.clean), []).append(i)
+    return [by_len[k] for k in sorted(by_len)]
+
+
+# ----------------------------------------------------------------------------- the analysis
+def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
+          pairs: Sequence[Pair] | str | Path | None = None, metric: str = "logit-diff",
+          components: Sequence[str] = ("heads",), method: str | Sequence[str] = "exact",
+          direction: str = "denoise", verify_top: int = 0, top_k: int = 10, seed: int = 0,
+          device: str = "cpu", fwd_hooks: Sequence[tuple[str, Callable]] = (), progress: bool = False
+          ) -> PatchResult:
+    """Activation patching (exact, batched) and/or attribution patching (AtP / AtP*) of clean/corrupt pairs.
+
+    model: a model reference (run dir, HF dir, 'gemma-3-270m', hub id) or a loaded TransformerBridge.
+    clean/corrupt: one pair; or `pairs` (a list of `Pair` or a JSONL path). metric: 'logit-diff: A, W',
+    'logprob: A' or 'loss'. components: heads, resid, attn_out, mlp_out, q, k. method: exact | atp | atp*
+    or several ('atp,exact'). direction: denoise (corrupt run, clean activation in) | noise (the reverse).
+    verify_top: re-measure the top-K estimates exactly. `fwd_hooks` stay active in every pass.
+    Returns a `PatchResult` (kind 'patching'); fraction of the clean−corrupt gap restored per component."""
+    import torch
+
+    from interp.patching import runner as rep
+
+    methods = tuple(m.strip() for m in (method.split(",") if isinstance(method, str) else method) if m.strip())
+    config = PatchConfig(metric=metric, components=tuple(components), methods=methods, direction=direction,
+                         verify_top=verify_top, top_k=top_k, seed=seed)
+    spec = MetricSpec.parse(metric)
+    if pairs is None:
+        if clean is None or corrupt is None:
+            raise UserError("give --clean and --corrupt prompts, or --pairs FILE.jsonl")
+        pair_list = [Pair(clean, corrupt, where="the pair")]
+    else:
+        if clean is not None or corrupt is not None:
+            raise UserError("give either --clean/--corrupt or --pairs, not both")
+        pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+        if not pair_list:
+            raise UserError("no pairs given")
+    if isinstance(model, str):
+        from interp import hooked
+
+        name, bridge = model, hooked.load(model, device=device)
+    else:
+        name, bridge = str(getattr(model.cfg, "model_name", "model")), model
+    enc = encode_pairs(bridge.tokenizer, pair_list, spec, int(bridge.cfg.n_ctx))
+    lengths = {len(e.clean) for e in enc}
+    if "resid" in config.components and len(lengths) > 1:
+        raise UserError(f"component resid needs every pair to have the same token length (got {sorted(lengths)}); "
+                        "use pairs of one length or drop resid")
+    t = min(lengths)
+    total = sum(rep.n_components(bridge, k, t) for k in config.components)
+    if config.verify_top > total:
+        raise UserError(f"--verify-top {config.verify_top} is more than the {total} components patched; "
+                        f"pass at most {total}")
+    torch.manual_seed(seed)
+    return rep.run(bridge, name, pair_list, enc, _groups(enc), spec, config, list(fwd_hooks), progress)
+
+
+def fraction(patched: float, clean: float, corrupt: float) -> float:
+    """(patched − corrupt) / (clean − corrupt); NaN when the gap is 0."""
+    gap = clean - corrupt
+    return (patched - corrupt) / gap if gap != 0 else math.nan
