@@ -35,6 +35,7 @@ FIGURES: dict[str, str] = {
     "coref_probe": "interp.figures:coref_figures",
     "prompt_sensitivity": "interp.figures:sensitivity_figures",
     "trimmed_eval": "interp.figures:trimmed_figures",
+    "patching": "interp.patching.plots:patching_figures",
 }
 
 
