@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "interp.cli.model_cmds",
     "interp.cli.attention_cmds",
     "interp.cli.ablation_cmds",
+    "interp.cli.patch_cmd",
     "interp.cli.report_cmds",
     "interp.cli.regress_cmds",
     "interp.cli.demo_cmd",
