@@ -1,14 +1,13 @@
-"""`interp eval trimmed MODEL --dataset D ...`: trimmed-head classification (see evals/trimmed.py).
+"""`interp eval trimmed MODEL --dataset D ...`: trimmed-head classification (see evals/trimmed/).
 
-Dataset flags are documented in evals/datasets.py. Examples (shared samples):
+The command parses flags, calls `evals.trimmed.trimmed(...)` (same names and defaults) and writes the result.
+Dataset flags are documented in evals/datasets/. Examples (shared samples):
 
     interp eval trimmed gemma-3-270m --dataset ../shared/data/sst2-sample/dev.tsv \
         --train-file ../shared/data/sst2-sample/train.tsv --no-header --text-column 1 --label-column 0 \
-        --label-map 0=negative,1=positive --calibrate --fit-head 8 --out runs/trimmed-sst2
-    interp eval trimmed gemma-3-270m --dataset ../shared/data/ag-news-sample --split test --no-header \
-        --text-column 1,2 --label-column 0 --label-names-file ../shared/data/ag-news-sample/classes.txt \
-        --backslash-newlines --template "Article: {text}\\nTopic:" --calibrate --fit-head 8
-    interp eval trimmed gemma-3-270m --dataset bbcnews --limit 200 --calibrate --fit-head 8
+        --label-map 0=negative,1=positive --calibrate --fit-head all --out runs/trimmed-sst2
+    interp eval trimmed gemma-3-270m --dataset vader-amazon --calibrate --fit-head 16,64,256,1024,all
+    interp eval trimmed gemma-3-270m --dataset bbcnews --max-text-tokens 256 --calibrate --fit-head all
 """
 
 from __future__ import annotations
@@ -18,34 +17,33 @@ from typing import Annotated
 
 import typer
 
-from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, echo_err, emit
+from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 
 app = typer.Typer()
 
 ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
 
 
-def unescape(template: str) -> str:
-    r"""Shell-typed `\n` / `\t` in --template become a newline / tab."""
-    return template.replace("\\n", "\n").replace("\\t", "\t")
-
-
 @app.command("trimmed")
 def trimmed_cmd(
     model: ModelArg,
     dataset: Annotated[str, typer.Option(
-        "--dataset", help="sst2 | ag_news | bbcnews, or a .csv/.tsv/.jsonl file, or a directory of split files.")],
+        "--dataset", help="sst2 | ag_news | bbcnews | vader-amazon | vader-tweets, or a .csv/.tsv/.jsonl file, "
+                          "or a directory of split files.")],
     labels: Annotated[str | None, typer.Option(
         "--labels", help="Comma-separated label words, as in the data after --label-map (default: all labels).")] = None,
     template: Annotated[str | None, typer.Option(
         "--template", help=r'Prompt with {text}; \n = newline (default: the dataset template, else Review: {text}\nSentiment:).')] = None,
     shots: Annotated[int, typer.Option("--shots", min=0, help="k-shot demonstrations from the train split (seeded).")] = 0,
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Add contextual calibration (Zhao et al. 2021).")] = False,
-    fit_head: Annotated[int, typer.Option(
-        "--fit-head", min=0, help="Fit the trimmed head on K train examples per class (0 = off).")] = 0,
-    fit_steps: Annotated[int, typer.Option("--fit-steps", min=1, help="Full-batch Adam steps for --fit-head.")] = 300,
-    fit_weight_decay: Annotated[float, typer.Option(
-        "--fit-weight-decay", min=0.0, help="L2 penalty on the head's change from the W_U rows.")] = 1.0,
+    fit_head: Annotated[str | None, typer.Option(
+        "--fit-head", help="Fit the trimmed head (and a linear probe) on K train examples per class: K, all, or "
+                           "K1,K2,...,all for a learning curve.")] = None,
+    fit_steps: Annotated[int, typer.Option("--fit-steps", min=1, help="L-BFGS iterations at most per weight decay.")] = 100,
+    fit_weight_decay: Annotated[float | None, typer.Option(
+        "--fit-weight-decay", min=0.0, help="Fixed L2 strength (default: chosen from a grid on the validation split).")] = None,
+    val_fraction: Annotated[float, typer.Option(
+        "--val-fraction", min=0.0, max=0.99, help="Share of each class's train examples held out for validation.")] = 0.1,
     limit: Annotated[int | None, typer.Option(
         "--limit", min=1, help="Evaluate at most N examples (a fixed random subset, same for every --seed).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Split of a registry dataset or directory.")] = None,
@@ -66,62 +64,37 @@ def trimmed_cmd(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per forward pass.")] = 8,
     max_tokens: Annotated[int | None, typer.Option(
         "--max-tokens", min=2, help="Context budget per prompt; longer prompts lose their start (default n_ctx).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json and confusion.png/svg here.")] = None,
+    max_text_tokens: Annotated[int | None, typer.Option(
+        "--max-text-tokens", min=1, help="Cap each text to its first N tokens before templating (long articles).")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Do not read or write the on-disk feature cache ($INTERP_CACHE/trimmed-features).")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write results.json, confusion.png/svg and learning_curve.png/svg here.")] = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Classify with the unembedding trimmed to the label tokens at the last position.
 
-    Reports trimmed, calibrated (--calibrate), fitted-head (--fit-head K) and full-vocabulary decoding side by
-    side: accuracy, macro-F1, per-class precision/recall/F1, confusion matrices.
+    Reports trimmed, calibrated (--calibrate), fitted-head + linear-probe (--fit-head) and full-vocabulary
+    decoding side by side: accuracy, macro-F1, per-class precision/recall/F1, confusion matrices; with several
+    --fit-head sizes a learning curve with Wilson intervals against the zero-shot and calibrated baselines.
     """
-    from evals import datasets as ds
-    from evals.trimmed import (
-        DEFAULT_TEMPLATE,
-        TrimmedConfig,
-        evaluate_trimmed,
-        plot_confusions,
-        summary_table,
-    )
-    from interp import hooked
-    from interp.errors import UserError
-    from interp.seeding import set_seed
+    from evals.trimmed import figures, summary_table, trimmed
 
-    set_seed(seed)
-    fmt = ds.FileFormat(
-        text_columns=ds.parse_columns(text_column), label_column=label_column, header=not no_header,
-        label_map=ds.parse_label_map(label_map),
-        label_names_file=str(label_names_file) if label_names_file else None,
-        label_names_start=label_names_start, backslash_newlines=backslash_newlines,
+    res = trimmed(
+        model, dataset=dataset, labels=labels, template=template, shots=shots, calibrate=calibrate,
+        fit_head=fit_head, fit_steps=fit_steps, fit_weight_decay=fit_weight_decay, val_fraction=val_fraction,
+        limit=limit, split=split, train_file=train_file, text_column=text_column, label_column=label_column,
+        no_header=no_header, label_map=label_map, label_names_file=label_names_file,
+        label_names_start=label_names_start, backslash_newlines=backslash_newlines, batch_size=batch_size,
+        max_tokens=max_tokens, max_text_tokens=max_text_tokens, cache=not no_cache, device=device, seed=seed,
+        progress=not as_json,
     )
-    if template is not None and "{text}" not in template:
-        raise UserError(f"--template {template!r} has no {{text}} placeholder; "
-                        'use e.g. --template "Review: {text}\\nSentiment:"')
-    needs_train = shots > 0 or fit_head > 0
-    data, train = ds.load(dataset, split=split, fmt=fmt, train_file=str(train_file) if train_file else None,
-                          need_train=needs_train)
-    data = ds.LabeledData(name=data.name, source=data.source, split=data.split,
-                          examples=ds.subsample(data.examples, limit), label_names=data.label_names,
-                          default_template=data.default_template)
-    label_list = tuple(x.strip() for x in labels.split(",")) if labels else data.label_names
-    cfg = TrimmedConfig(
-        labels=label_list, template=unescape(template) if template is not None else (data.default_template or DEFAULT_TEMPLATE),
-        shots=shots, calibrate=calibrate, fit_head=fit_head, fit_steps=fit_steps, fit_weight_decay=fit_weight_decay,
-        batch_size=batch_size, max_tokens=max_tokens, seed=seed,
-    )
-    present = {ex.label for ex in data.examples}
-    missing = [lab for lab in cfg.labels if lab not in present]
-    if missing:  # checked again in evaluate_trimmed; here to fail before loading the model
-        raise UserError(f"label(s) {', '.join(map(repr, missing))} do not occur in {data.name} ({data.split}); "
-                        f"its labels are {', '.join(sorted(present))} (map raw labels with --label-map)")
-    if not as_json:
-        echo_err(f"{dataset}: {len(data.examples)} examples ({data.split}); loading {model} ...")
-    bridge = hooked.load(model, device=device)
-    res = evaluate_trimmed(bridge, data, cfg, train=train, model_name=model, progress=not as_json)
     result = res.to_dict()
     if out is not None:
         from interp.figures import save_figure
 
-        save_figure(plot_confusions(result), out, "confusion")
+        for name, fig in figures(result):
+            save_figure(fig, out, name)
     emit(result, out, as_json, summary_table(result))
