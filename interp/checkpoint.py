@@ -12,12 +12,14 @@ kill at any moment leaves every visible checkpoint complete and loadable.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from interp.errors import UserError
 from interp.results import atomic_dir, dumps
 
 STATE_FILE = "trainer_state.json"
@@ -64,16 +66,44 @@ def save_checkpoint(path: Path, model, tokenizer, state: dict[str, Any],
     return path
 
 
+def _damaged(path: Path, err: BaseException) -> UserError:
+    why = " ".join(str(err).split())[:160] or type(err).__name__
+    return UserError(f"checkpoint {path} is damaged or truncated ({why}); delete that directory to resume from "
+                     "the checkpoint before it")
+
+
 def read_state(path: Path) -> dict[str, Any]:
-    return json.loads((Path(path) / STATE_FILE).read_text())
+    """A checkpoint's trainer_state.json (UserError naming the dir when it is missing or truncated)."""
+    try:
+        return json.loads((Path(path) / STATE_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise _damaged(Path(path), e) from None
 
 
 def load_trainer_state(path: Path, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore optimizer + torch RNG from a checkpoint dir; return its trainer state."""
     state = read_state(path)
-    _load_optimizer(optimizer, load_file(str(Path(path) / OPTIM_FILE)), state["optimizer"])
-    torch.set_rng_state(load_file(str(Path(path) / "rng.safetensors"))["torch_rng"])
+    try:
+        _load_optimizer(optimizer, load_file(str(Path(path) / OPTIM_FILE)), state["optimizer"])
+        torch.set_rng_state(load_file(str(Path(path) / "rng.safetensors"))["torch_rng"])
+    except Exception as e:  # safetensors raises its own error types for truncated files
+        raise _damaged(Path(path), e) from None
     return state
+
+
+def load_weights(path: Path, model: torch.nn.Module) -> None:
+    """Load a checkpoint's model.safetensors into `model` (same architecture); UserError if damaged."""
+    try:
+        sd = load_file(str(Path(path) / "model.safetensors"))
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+    except Exception as e:
+        raise _damaged(Path(path), e) from None
+    # tied lm_head.weight is not stored; anything else missing means a different architecture
+    missing = [k for k in missing if k != "lm_head.weight"]
+    if missing or unexpected:
+        raise _damaged(Path(path), ValueError(f"missing {missing[:3]} unexpected {unexpected[:3]}"))
+    if hasattr(model, "tie_weights"):
+        model.tie_weights()
 
 
 def resumable_checkpoints(run_dir: Path) -> list[Path]:
@@ -84,3 +114,18 @@ def resumable_checkpoints(run_dir: Path) -> list[Path]:
             continue
         out.append((read_state(p)["step"], p))
     return [p for _, p in sorted(out)]
+
+
+def remove_partial(run_dir: Path) -> list[Path]:
+    """Delete what a killed writer leaves behind: hidden temp checkpoint dirs (`.NAME.XXXX.tmp`, `.NAME.old.PID`
+    from `atomic_dir`) in checkpoints/ and hidden temp files (`.NAME.XXXX.tmp`) in the run dir. Call it only
+    while holding the run lock. Returns the removed paths."""
+    removed = []
+    for d in (Path(run_dir), Path(run_dir) / "checkpoints"):
+        if not d.is_dir():
+            continue
+        for p in d.iterdir():
+            if p.name.startswith(".") and (p.name.endswith(".tmp") or ".old." in p.name):
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+                removed.append(p)
+    return removed

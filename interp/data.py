@@ -6,8 +6,9 @@ folder of .txt files (one document per file).
 
 Splits are by **whole documents** (seeded shuffle of document names; val and test each get
 `max(1, round(frac * n_docs))` documents). With fewer than `MIN_DOCS_FOR_DOC_SPLIT` documents, the
-concatenated text is cut into three **contiguous blocks** at line boundaries (train = first part,
-val = next, test = last). Never random overlapping windows: those leak nearly every eval n-gram into
+concatenated text is cut into three **contiguous blocks** (train = first part, val = next, test =
+last), each cut at the next line end — or, for text of a few very long lines, the next sentence end,
+else the next space. Never random overlapping windows: those leak nearly every eval n-gram into
 training (see `evals.leakage`).
 
 `run.json` records per split: document names (or block char ranges), chars, tokens, sha256 of the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 from interp.errors import UserError
 
 DEFAULT_CORPUS = "shakespeare"
+MAX_BAD_UTF8 = 0.01  # a file with more undecodable bytes than this fraction is not text
 MIN_DOCS_FOR_DOC_SPLIT = 10
 DOC_SEPARATOR = "\n\n"  # documents are joined with this (plus the EOT token at tokenization time)
 
@@ -92,10 +95,7 @@ def load_corpus(spec: str | None = None) -> list[Document]:
             files = [p]
     docs = []
     for f in files:
-        try:
-            text = f.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
-        except OSError as e:
-            raise UserError(f"cannot read corpus file {f}: {e.strerror}") from None
+        text = read_text_file(f)
         if text.strip():
             docs.append(Document(name=f.name if spec in (None, DEFAULT_CORPUS) else str(f.relative_to(p.parent if p.is_file() else p)), text=text))
     if not docs:
@@ -103,10 +103,41 @@ def load_corpus(spec: str | None = None) -> list[Document]:
     return docs
 
 
-def _cut_at_newline(text: str, pos: int) -> int:
-    """The first newline at or after `pos` (so blocks end on whole lines); `pos` itself if there is none."""
-    j = text.find("\n", pos)
-    return pos if j < 0 else j + 1
+def read_text_file(path: Path) -> str:
+    """A corpus file as text (CRLF → LF). Rejects files that are not text: any NUL byte, or more than
+    `MAX_BAD_UTF8` of the bytes undecodable as UTF-8 (a few stray bytes become U+FFFD)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise UserError(f"cannot read corpus file {path}: {e.strerror}") from None
+    if b"\0" in raw:
+        raise UserError(f"corpus file {path} is not text (it contains NUL bytes); give UTF-8 .txt files")
+    text = raw.decode("utf-8", errors="surrogateescape")  # each undecodable byte → one lone surrogate
+    bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    if bad > MAX_BAD_UTF8 * max(1, len(raw)):
+        raise UserError(f"corpus file {path} is not UTF-8 text ({bad} of {len(raw)} bytes undecodable); "
+                        "convert it to UTF-8 (e.g. iconv -t utf-8)")
+    if bad:
+        text = raw.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n")
+
+
+_SENTENCE_END = re.compile(r"[.!?;:][\"')\]]*\s+")
+_SPACE = re.compile(r"\s+")
+
+
+def _cut_near(text: str, pos: int, window: int) -> int:
+    """A cut point at or after `pos`, within `window` chars: after a newline, else after a sentence end
+    (. ! ? ; :), else after whitespace — so a corpus of a few very long lines still splits; `pos` itself
+    when there is none (e.g. text without spaces)."""
+    j = text.find("\n", pos, pos + window)
+    if j >= 0:
+        return j + 1
+    for rx in (_SENTENCE_END, _SPACE):
+        m = rx.search(text, pos, pos + window)
+        if m:
+            return m.end()
+    return pos
 
 
 def split_corpus(docs: list[Document], val_frac: float = 0.05, test_frac: float = 0.05,
@@ -123,8 +154,11 @@ def split_corpus(docs: list[Document], val_frac: float = 0.05, test_frac: float 
         return {k: Split(k, tuple(sorted(v, key=lambda d: d.name)), "documents") for k, v in parts.items()}
     text = DOC_SEPARATOR.join(d.text for d in docs)
     n = len(text)
-    a = _cut_at_newline(text, int(n * (1 - val_frac - test_frac)))
-    b = _cut_at_newline(text, int(n * (1 - test_frac))) if test_frac > 0 else n
+    a0, b0 = int(n * (1 - val_frac - test_frac)), int(n * (1 - test_frac))
+    # search at most half of the smaller held-out block (and ≤ 2,000 chars) ahead for a clean cut
+    window = max(1, min(2_000, (b0 - a0) // 2 if val_frac > 0 else 2_000, (n - b0) // 2 if test_frac > 0 else 2_000))
+    a = _cut_near(text, a0, window) if val_frac > 0 else a0
+    b = _cut_near(text, b0, window) if test_frac > 0 else n
     b = max(a, b)
     spans = {"train": (0, a), "val": (a, b), "test": (b, n)}
     return {

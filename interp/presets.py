@@ -13,6 +13,8 @@ from typing import Any
 
 from interp.errors import UserError
 
+MIN_BPE_VOCAB = 258
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -20,7 +22,7 @@ class ModelConfig:
     n_heads: int
     d_model: int
     n_ctx: int
-    d_vocab: int = 2048  # BPE vocabulary size (tokenizer is trained to this size)
+    d_vocab: int = 2048  # BPE vocabulary size (tokenizer is trained to this size; the char tokenizer ignores it)
     d_mlp: int | None = None  # default 4 * d_model
     dropout: float = 0.0
 
@@ -29,19 +31,24 @@ class ModelConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise UserError(f"invalid model config: {name}={v!r} must be a positive integer")
+        if self.n_ctx < 2:
+            raise UserError(f"invalid model config: n_ctx={self.n_ctx} must be at least 2 (a token and its successor)")
         if self.d_model % self.n_heads:
             raise UserError(
                 f"invalid model config: n_heads={self.n_heads} does not divide d_model={self.d_model}; "
                 "choose n_heads that divides d_model"
             )
-        if self.d_mlp is not None and (not isinstance(self.d_mlp, int) or self.d_mlp <= 0):
+        if self.d_mlp is not None and (not isinstance(self.d_mlp, int) or isinstance(self.d_mlp, bool) or self.d_mlp <= 0):
             raise UserError(f"invalid model config: d_mlp={self.d_mlp!r} must be a positive integer")
-        if not 0.0 <= self.dropout < 1.0:
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:  # also rejects nan
             raise UserError(f"invalid model config: dropout={self.dropout} must be in [0, 1)")
-        if self.d_vocab < 257 + 1:
+
+    def check_bpe_vocab(self) -> None:
+        """Byte-level BPE needs 256 byte symbols + the special token (checked only when training BPE)."""
+        if self.d_vocab < MIN_BPE_VOCAB:
             raise UserError(
                 f"invalid model config: d_vocab={self.d_vocab} is too small for byte-level BPE "
-                "(256 byte symbols + special tokens); use at least 258"
+                f"(256 byte symbols + special tokens); use at least {MIN_BPE_VOCAB}"
             )
 
     @property

@@ -44,3 +44,37 @@ def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2):
         tokenizer_object=tok, bos_token=EOT, eos_token=EOT, unk_token=EOT, pad_token=EOT,
         model_max_length=1_000_000, clean_up_tokenization_spaces=False,
     )
+
+
+# ----------------------------------------------------------------------------- character level
+UNK = "<unk>"
+
+
+def train_char(texts: Iterable[str]):
+    """nanoGPT's shakespeare-char tokenizer as a real HF fast tokenizer: one token per character.
+
+    Vocabulary: the sorted distinct characters of `texts` (the train split) get ids 0..n-1 — the same ids
+    as nanoGPT's `stoi` on that text — then `<|endoftext|>` (BOS/EOS/pad, the document separator) = n and
+    `<unk>` = n+1 for characters the train split never had. Encoding then decoding returns the text
+    exactly when every character is in the vocabulary. Saved with `save_pretrained`; loads offline with
+    `AutoTokenizer.from_pretrained(dir)`.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    chars = sorted(set().union(*(set(t) for t in texts)))
+    if not chars:
+        raise UserError("cannot build a character vocabulary from an empty train split; add text")
+    vocab = {ch: i for i, ch in enumerate(chars)}
+    vocab[EOT], vocab[UNK] = len(chars), len(chars) + 1
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")  # every char is a word
+    tok.decoder = decoders.Fuse()  # join tokens with nothing between them
+    tok.add_special_tokens([EOT, UNK])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=EOT, eos_token=EOT, unk_token=UNK, pad_token=EOT,
+        model_max_length=1_000_000, clean_up_tokenization_spaces=False,
+    )
+
+
+TOKENIZERS = {"bpe": "byte-level BPE (tokenizers)", "char": "character level (tokenizers WordLevel, one token per char)"}

@@ -9,28 +9,29 @@ import typer
 
 from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
 from interp.errors import UserError
-from interp.presets import PRESETS, get_preset
-from interp.results import read_json
-from interp.seeding import set_seed
 
 app = typer.Typer()
 
 _M = "Model (overrides the preset)"
 _T = "Training"
+_C = "Checkpoints"
+_PRESETS = "tiny, small, seed-000, seed-001, seed-002, seed-004"  # interp.presets.PRESETS (kept import-light)
 
 
-@app.command()
+@app.command("train")
 def train(
     run_dir: Annotated[Path | None, typer.Argument(help="Where to write the run (default runs/<preset>).")] = None,
-    preset: Annotated[str, typer.Option(help=f"Model shape: {', '.join(PRESETS)}.")] = "small",
+    preset: Annotated[str, typer.Option(help=f"Model shape: {_PRESETS}.")] = "small",
     corpus: Annotated[str | None, typer.Option(help="A .txt file or folder of .txt files (default: embedded Shakespeare).")] = None,
+    tokenizer: Annotated[str, typer.Option(help="bpe (byte-level BPE of --vocab-size tokens) or char (one token per "
+                                                "character, nanoGPT shakespeare-char).")] = "bpe",
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted run in this dir.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run dir.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run dir (not one in use).")] = False,
     n_layers: Annotated[int | None, typer.Option(rich_help_panel=_M)] = None,
     n_heads: Annotated[int | None, typer.Option(rich_help_panel=_M)] = None,
     d_model: Annotated[int | None, typer.Option(rich_help_panel=_M)] = None,
     d_mlp: Annotated[int | None, typer.Option(rich_help_panel=_M)] = None,
-    n_ctx: Annotated[int | None, typer.Option(rich_help_panel=_M)] = None,
+    n_ctx: Annotated[int | None, typer.Option(rich_help_panel=_M, help="Context length (>= 2).")] = None,
     vocab_size: Annotated[int | None, typer.Option(rich_help_panel=_M, help="BPE vocabulary size.")] = None,
     dropout: Annotated[float | None, typer.Option(rich_help_panel=_M)] = None,
     epochs: Annotated[int, typer.Option(rich_help_panel=_T, help="Max epochs (one epoch = one pass over train tokens).")] = 4,
@@ -46,38 +47,35 @@ def train(
     patience: Annotated[int, typer.Option(rich_help_panel=_T, help="Early stop after N evals without val improvement.")] = 2,
     eval_every: Annotated[int, typer.Option(rich_help_panel=_T, help="Extra val evals every N steps (0: epoch ends).")] = 0,
     eval_tokens: Annotated[int, typer.Option(rich_help_panel=_T)] = 32_768,
-    save_every: Annotated[int, typer.Option(rich_help_panel=_T, help="Extra checkpoint every N steps (0: off).")] = 0,
     val_frac: Annotated[float, typer.Option(rich_help_panel=_T)] = 0.05,
     test_frac: Annotated[float, typer.Option(rich_help_panel=_T)] = 0.05,
+    compile: Annotated[bool, typer.Option("--compile", rich_help_panel=_T, help="torch.compile the training step.")] = False,
+    save_every: Annotated[int, typer.Option(rich_help_panel=_C, help="Resumable checkpoint every N steps (0: off).")] = 0,
+    save_at: Annotated[str, typer.Option(rich_help_panel=_C, help="Weights-only step checkpoints: 'log' (steps 1, 2, 4, "
+                                                                 "8, ...) or steps like 1,2,4,100.")] = "",
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train the reference GPT: BPE on the train split, AdamW + warmup/cosine, a checkpoint per epoch."""
-    from interp.train import TrainConfig
-    from interp.train import resume as resume_run
+    """Train the reference GPT: tokenizer on the train split, AdamW + warmup/cosine, a checkpoint per epoch."""
     from interp.train import train as train_run
 
-    set_seed(seed)
-    if resume is not None:
-        if run_dir is not None and Path(run_dir) != resume:
-            raise UserError("give the run dir once: either RUN_DIR or --resume RUN_DIR")
-        result = resume_run(resume, progress=not as_json)
-        out = resume
-    else:
-        model = get_preset(preset, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp, n_ctx=n_ctx,
-                           d_vocab=vocab_size, dropout=dropout)
-        cfg = TrainConfig(model=model, preset=preset, corpus=corpus, batch_size=batch_size, grad_accum=grad_accum,
-                          lr=lr, min_lr_ratio=min_lr_ratio, warmup_steps=warmup_steps, weight_decay=weight_decay,
-                          grad_clip=grad_clip, max_epochs=epochs, max_steps=max_steps, train_tokens=train_tokens,
-                          eval_every=eval_every, eval_tokens=eval_tokens, patience=patience, save_every=save_every,
-                          val_frac=val_frac, test_frac=test_frac, seed=seed, device=device)
-        out = run_dir or Path("runs") / preset
-        result = train_run(cfg, out, force=force, progress=not as_json)
-    timing = read_json(Path(out) / "timing.json")
+    if resume is not None and run_dir is not None and Path(run_dir) != resume:
+        raise UserError("give the run dir once: either RUN_DIR or --resume RUN_DIR")
+    result = train_run(
+        resume if resume is not None else run_dir, resume_run=resume is not None, preset=preset, corpus=corpus,
+        tokenizer=tokenizer, force=force, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp,
+        n_ctx=n_ctx, vocab_size=vocab_size, dropout=dropout, epochs=epochs, max_steps=max_steps,
+        train_tokens=train_tokens, batch_size=batch_size, grad_accum=grad_accum, lr=lr, min_lr_ratio=min_lr_ratio,
+        warmup_steps=warmup_steps, weight_decay=weight_decay, grad_clip=grad_clip, patience=patience,
+        eval_every=eval_every, eval_tokens=eval_tokens, save_every=save_every, save_at=save_at, val_frac=val_frac,
+        test_frac=test_frac, compile=compile, device=device, seed=seed, progress=not as_json,
+    )
+    out = result.run_dir
     best = f"{out}/checkpoints/best" if result.best_val_loss is not None else "-"
+    best_loss = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "-"
     summary = (f"trained {result.steps} steps ({result.epochs_completed} epochs, {result.tokens_seen:,} tokens, "
-               f"{timing['tokens_per_s']:,.0f} tok/s); best val loss {result.best_val_loss:.4f}"
+               f"{result.timing.get('tokens_per_s', 0):,.0f} tok/s); best val loss {best_loss}"
                f"{' (early stop)' if result.stopped_early else ''}\n"
                f"checkpoints: {', '.join(f'{out}/{c}' for c in result.checkpoints)}\nbest: {best}")
     emit(result, None, as_json, summary)

@@ -1,0 +1,135 @@
+"""The frozen, validated training config and the (deterministic) training result."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from interp.errors import UserError
+from interp.presets import ModelConfig
+from interp.results import FrozenResult
+
+TOKENIZER_KINDS = ("bpe", "char")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run (with the corpus). Validated on construction (UserError)."""
+
+    model: ModelConfig
+    preset: str = "small"
+    corpus: str | None = None  # None → embedded Shakespeare
+    tokenizer: str = "bpe"  # "bpe" (byte-level BPE of d_vocab tokens) | "char" (one token per character)
+    batch_size: int = 16  # windows per micro-batch (per process)
+    grad_accum: int = 1
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    max_epochs: int = 4
+    max_steps: int | None = None  # caps total optimizer steps (schedule length = min(epochs*steps/epoch, this))
+    train_tokens: int | None = None  # use only the first N train tokens (an epoch = one pass over them)
+    eval_every: int = 0  # extra val evals every N steps (0: only at epoch ends)
+    eval_tokens: int = 32_768  # val tokens scored per eval (fixed prefix of val windows)
+    patience: int = 2  # stop after this many evals without val improvement
+    save_every: int = 0  # extra (resumable) checkpoints every N steps (0: epochs only)
+    save_at: str = ""  # extra weights-only step checkpoints: "log" (1, 2, 4, 8, ...) or "1,2,4,100"; "" = none
+    val_frac: float = 0.05
+    test_frac: float = 0.05
+    compile: bool = False  # torch.compile the training forward/backward
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise UserError(f"invalid training option {_flag(f.name)}={v}: must be a finite number")
+        for name in ("batch_size", "grad_accum", "max_epochs", "eval_tokens", "patience"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise UserError(f"invalid training option {_flag(name)}={v!r}: must be a positive integer")
+        for name in ("warmup_steps", "eval_every", "save_every", "seed"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise UserError(f"invalid training option {_flag(name)}={v!r}: must be an integer >= 0")
+        for name in ("max_steps", "train_tokens"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
+                raise UserError(f"invalid training option {_flag(name)}={v!r}: must be a positive integer")
+        if not self.lr > 0:
+            raise UserError(f"invalid training option --lr={self.lr}: must be > 0")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise UserError(f"invalid training option --min-lr-ratio={self.min_lr_ratio}: must be in [0, 1]")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise UserError(f"invalid training option {name}={getattr(self, name)}: must be in [0, 1)")
+        if self.grad_clip < 0 or self.weight_decay < 0:
+            raise UserError("invalid training option: --grad-clip and --weight-decay must be >= 0")
+        if not (0 <= self.val_frac < 1 and 0 <= self.test_frac < 1 and self.val_frac + self.test_frac < 1):
+            raise UserError(f"invalid split fractions --val-frac={self.val_frac} --test-frac={self.test_frac}: "
+                            "each in [0, 1), sum < 1")
+        if self.val_frac == 0:
+            raise UserError("--val-frac must be > 0: training evaluates and early-stops on the validation split")
+        if self.tokenizer not in TOKENIZER_KINDS:
+            raise UserError(f"unknown tokenizer {self.tokenizer!r}; choose one of: {', '.join(TOKENIZER_KINDS)}")
+        if self.tokenizer == "bpe":
+            self.model.check_bpe_vocab()
+        parse_save_at(self.save_at, 10**12)  # validates the spec
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["model"] = dataclasses.asdict(self.model)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        return cls(**{**d, "model": ModelConfig(**d["model"])})
+
+
+def parse_save_at(spec: str, total_steps: int) -> tuple[int, ...]:
+    """Steps of the extra step checkpoints: "log" → 1, 2, 4, ... ≤ total_steps (Pythia's early
+    checkpoints); "1,2,4,100" → those (≤ total_steps); "" → none. UserError on anything else."""
+    s = (spec or "").strip().lower()
+    if not s:
+        return ()
+    if s == "log":
+        return tuple(2**k for k in range(64) if 2**k <= total_steps)
+    steps = []
+    for part in s.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) <= 0:
+            raise UserError(f"invalid --save-at {spec!r}: give 'log' or positive step numbers like 1,2,4,100")
+        steps.append(int(part))
+    return tuple(x for x in sorted(set(steps)) if x <= total_steps)
+
+
+@dataclass(frozen=True)
+class TrainResult(FrozenResult):
+    """What a run did. `to_dict()` is deterministic; wall-clock `timing` is kept out of it."""
+
+    kind: str = "training"
+    run_dir: str = ""
+    epochs_completed: int = 0
+    steps: int = 0
+    tokens_seen: int = 0
+    best_val_loss: float | None = None
+    best_epoch: int | None = None
+    final_val_loss: float | None = None
+    stopped_early: bool = False
+    checkpoints: tuple[str, ...] = ()
+    timing: dict[str, float] = field(default_factory=dict, compare=False)  # wall_s, tokens_per_s; not in JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d.pop("timing", None)
+        return d
