@@ -38,7 +38,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,89 +110,14 @@ def accuracy_stats(correct: Sequence[bool] | np.ndarray) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------- tokens
-@dataclass(frozen=True)
-class Encoded:
-    """Token view of one example. Indices count the BOS token when there is one."""
-
-    ids: tuple[int, ...]
-    query: int
-    antecedent: tuple[int, ...]
-    distractor: tuple[int, ...]
-    pronoun: tuple[int, ...]
-
-
-def word_tokens(offsets: Sequence[tuple[int, int]], span: tuple[int, int]) -> list[int]:
-    """Indices of the tokens whose character span overlaps `span` = [start, end) (special tokens: (0, 0))."""
-    s, e = span
-    return [i for i, (a, b) in enumerate(offsets) if b > a and max(a, s) < min(b, e)]
-
-
-def bos_id(bridge) -> int | None:
-    """The BOS id to prepend, or None (the bridge's own `default_prepend_bos` convention)."""
-    tok = bridge.tokenizer
-    if getattr(bridge.cfg, "default_prepend_bos", True) and tok.bos_token_id is not None:
-        return int(tok.bos_token_id)
-    return None
-
-
-def _tokenize(tokenizer, text: str, offsets: bool = False):
-    try:
-        return tokenizer(text, add_special_tokens=False, return_offsets_mapping=offsets)
-    except NotImplementedError:
-        raise UserError("the model's tokenizer gives no offsets mapping (not a fast tokenizer); "
-                        "save the model with a tokenizers-backed (fast) tokenizer") from None
-
-
-def encode(tokenizer, ex: CorefExample, bos: int | None, n_ctx: int, query: str = "first") -> Encoded:
-    """Map the example's words to token indices (rules in the module doc). UserError on impossible rows."""
-    spans = ex.spans()
-    enc = _tokenize(tokenizer, ex.text, offsets=True)
-    ids, offs = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
-    if bos is not None:
-        ids, offs = [bos, *ids], [(0, 0), *offs]  # BOS owns no characters
-    at = f"{ex.where}: " if ex.where else ""
-    if len(ids) > n_ctx:
-        raise UserError(f"{at}text is {len(ids)} tokens, longer than the model context {n_ctx}; shorten it")
-    tokens = {role: word_tokens(offs, spans[role]) for role in ("pronoun", "antecedent", "distractor")}
-    for role, word in (("pronoun", ex.pronoun), ("antecedent", ex.antecedent), ("distractor", ex.distractor)):
-        if not tokens[role]:
-            raise UserError(f"{at}{role} {word!r} maps to no token; check the text")
-    q = tokens["pronoun"][0] if query == "first" else tokens["pronoun"][-1]
-    a, d = set(tokens["antecedent"]), set(tokens["distractor"])
-    if a & d or q in a or q in d:
-        raise UserError(f"{at}the tokenizer merges the pronoun, antecedent or distractor into one token "
-                        f"({ex.pronoun!r}, {ex.antecedent!r}, {ex.distractor!r}); separate the words")
-    return Encoded(ids=tuple(int(i) for i in ids), query=q, antecedent=tuple(sorted(a)),
-                   distractor=tuple(sorted(d)), pronoun=tuple(tokens["pronoun"]))
-
-
-def behaviour_inputs(tokenizer, ex: CorefExample, bos: int | None) -> tuple[list[int], list[int], list[int]] | None:
-    """(prefix ids, expected-continuation ids, contrast-continuation ids); None without a contrast pronoun.
-
-    Continuations are the whitespace before the pronoun + the pronoun / contrast. They are cut from the
-    tokenization of prefix + continuation when that starts with the prefix's tokens (so merges at the
-    boundary match what the model saw in training), else tokenized alone.
-    """
-    if ex.contrast is None:
-        return None
-    start = ex.spans()["pronoun"][0]
-    prefix = ex.text[:start].rstrip()  # never empty: the antecedent precedes the pronoun
-    ws = ex.text[len(prefix):start]
-    pre = list(_tokenize(tokenizer, prefix)["input_ids"])
-
-    def cont(word: str) -> list[int]:
-        full = list(_tokenize(tokenizer, prefix + ws + word)["input_ids"])
-        if full[: len(pre)] == pre and len(full) > len(pre):
-            return full[len(pre):]
-        return list(_tokenize(tokenizer, ws + word)["input_ids"])
-
-    head = [bos] if bos is not None else []
-    return head + pre, cont(ex.expected), cont(ex.contrast)
-
-
-def _pad(seqs: Sequence[Sequence[int]], pad: int) -> torch.Tensor:
-    T = max(len(s) for s in seqs)
-    return torch.tensor([list(s) + [pad] * (T - len(s)) for s in seqs], dtype=torch.long)  # (B, T)
+from probes.coref_tokens import (  # noqa: E402  (token mapping lives in probes/coref_tokens.py; re-exported)
+    Encoded,
+    _pad,
+    behaviour_inputs,
+    bos_id,
+    encode,
+    word_tokens,
+)
 
 
 def _is_pattern(name: str) -> bool:
@@ -427,94 +351,14 @@ def coref_probe(bridge, examples: Sequence[CorefExample], config: CorefConfig = 
 
 
 # --------------------------------------------------------------------------------------------- figures
-def plot_head_accuracy(result: dict[str, Any]):
-    """Heatmap of per-head accuracy (layers × heads), chance-centred; ● = Wilson lower bound above chance."""
-    import matplotlib.pyplot as plt
+from probes.coref_figures import (  # noqa: E402  (re-exported: figures live in probes/coref_figures.py)
+    FIGURES,
+    plot_by_category,
+    plot_head_accuracy,
+    plot_single_vs_cross,
+    save_figures,
+)
 
-    acc = np.array(result["head_accuracy"], dtype=float)  # (L, H)
-    L, H = acc.shape
-    n, chance = result["n_examples"], result["chance"]
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * H + 2.5), max(3.0, 0.4 * L + 1.5)))
-    im = ax.imshow(acc, cmap="RdBu_r", vmin=0.0, vmax=1.0, aspect="auto")
-    cb = fig.colorbar(im, ax=ax)
-    cb.set_label("accuracy (antecedent > distractor)")
-    cb.ax.axhline(chance, color="k", lw=1, ls="--")
-    for layer in range(L):
-        for h in range(H):
-            k = int(round(acc[layer, h] * n))
-            lo, _ = wilson(k, n, result.get("confidence", CONFIDENCE))
-            mark = "●" if lo > chance else ""
-            if L * H <= 160:
-                ax.text(h, layer, f"{acc[layer, h]:.2f}{mark}", ha="center", va="center", fontsize=7)
-    if result.get("best_heads"):
-        b = result["best_heads"][0]
-        ax.add_patch(plt.Rectangle((b["head_index"] - 0.5, b["layer"] - 0.5), 1, 1, fill=False, ec="k", lw=2))
-    ax.set_xlabel("head")
-    ax.set_ylabel("layer")
-    ax.set_xticks(range(H))
-    ax.set_yticks(range(L))
-    ax.set_title(f"Coreference attention accuracy per head (n={n}; chance = {chance:g})\n"
-                 f"● Wilson 95% lower bound > chance\n(per head, not corrected for {L * H} heads); "
-                 "box = best head", fontsize=9)
-    return fig
-
-
-def _grouped_bars(ax, groups: dict[str, dict[str, Any]], chance: float) -> None:
-    metrics = (("head_mean", "head mean"), ("best_head", "best head"), ("behaviour", "behaviour"))
-    names = list(groups)
-    width = 0.8 / max(1, len(names))
-    for gi, g in enumerate(names):
-        xs, ys, err = [], [], [[], []]
-        for mi, (key, _) in enumerate(metrics):
-            s = groups[g][key]
-            if s.get("accuracy") is None:
-                continue
-            xs.append(mi + (gi - (len(names) - 1) / 2) * width)
-            ys.append(s["accuracy"])
-            err[0].append(s["accuracy"] - s["ci_low"])
-            err[1].append(s["ci_high"] - s["accuracy"])
-        ax.bar(xs, ys, width, yerr=err, capsize=3, label=f"{g} (n={groups[g]['n']})")
-    ax.axhline(chance, color="k", lw=1, ls="--", label=f"chance {chance:g}")
-    ax.set_xticks(range(len(metrics)))
-    ax.set_xticklabels([m[1] for m in metrics])
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("accuracy (95% Wilson interval)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-
-
-def plot_single_vs_cross(result: dict[str, Any]):
-    """Bars: head-mean / best-head / behavioural accuracy, single- vs cross-sentence antecedents."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    groups = {k: v for k, v in result["by_cross_sentence"].items() if v["n"] > 0}
-    _grouped_bars(ax, groups, result["chance"])
-    ax.set_title("Coreference: antecedent in the same sentence vs an earlier one", fontsize=9)
-    return fig
-
-
-def plot_by_category(result: dict[str, Any]):
-    """Bars: head-mean / best-head / behavioural accuracy per category."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(result["by_category"]) + 3), 3.6))
-    _grouped_bars(ax, result["by_category"], result["chance"])
-    ax.set_title("Coreference accuracy by category", fontsize=9)
-    return fig
-
-
-FIGURES = {
-    "coref_head_accuracy": plot_head_accuracy,
-    "coref_single_vs_cross": plot_single_vs_cross,
-    "coref_by_category": plot_by_category,
-}
-
-
-def save_figures(result: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """Draw every figure from the result dict into out_dir (PNG + SVG each)."""
-    from interp.figures import save_figure
-
-    paths: list[Path] = []
-    for name, builder in FIGURES.items():
-        paths += save_figure(builder(result), out_dir, name)
-    return paths
+__all__ = ["FIGURES", "CorefConfig", "CorefResult", "Encoded", "accuracy_stats", "attention_to_words",
+           "behaviour_inputs", "bos_id", "continuation_logprobs", "coref_probe", "encode", "plot_by_category",
+           "plot_head_accuracy", "plot_single_vs_cross", "save_figures", "word_tokens"]

@@ -43,7 +43,7 @@ DATA_DIR = Path(__file__).parent / "data"
 
 # --------------------------------------------------------------------------------------------- examples
 JSONL_REQUIRED = ("text", "pronoun", "antecedent", "distractor")
-JSONL_OPTIONAL = ("category", "contrast", "cross_sentence")
+JSONL_OPTIONAL = ("category", "contrast", "cross_sentence", "corrupt")
 
 # Default contrast pronoun for user rows without "contrast": the same form with the other gender.
 # "her" is ambiguous (object → "him", possessive → "his"), so rows with "her" need an explicit contrast
@@ -69,6 +69,7 @@ class CorefExample:
     cross_sentence: bool = False
     contrast: str | None = None
     where: str = ""  # "data.jsonl line 3" / "builtin #12" — used in error messages
+    corrupt: str | None = None  # the corrupted text BEFORE the pronoun (causal probe); None: `corrupt_candidates`
 
     @property
     def expected(self) -> str:
@@ -81,7 +82,12 @@ class CorefExample:
     def to_dict(self) -> dict:
         return {"text": self.text, "pronoun": self.pronoun, "antecedent": self.antecedent,
                 "distractor": self.distractor, "category": self.category,
-                "cross_sentence": self.cross_sentence, "expected": self.expected, "contrast": self.contrast}
+                "cross_sentence": self.cross_sentence, "expected": self.expected, "contrast": self.contrast,
+                **({"corrupt": self.corrupt} if self.corrupt is not None else {})}
+
+    def prefix(self) -> str:
+        """The text before the pronoun, trailing whitespace dropped (the causal probe's clean prompt)."""
+        return self.text[: self.spans()["pronoun"][0]].rstrip()
 
 
 def _occurrences(text: str, word: str) -> list[tuple[int, int]]:
@@ -120,13 +126,15 @@ def crosses_sentence(text: str, antecedent_span: tuple[int, int], pronoun_span: 
 
 
 def make_example(text: str, pronoun: str, antecedent: str, distractor: str, category: str = "user",
-                 contrast: str | None = None, cross_sentence: bool | None = None, where: str = "") -> CorefExample:
+                 contrast: str | None = None, cross_sentence: bool | None = None, where: str = "",
+                 corrupt: str | None = None) -> CorefExample:
     """Validate the words against the text and build an example (cross_sentence detected when None)."""
     sp = locate(text, pronoun, antecedent, distractor, where)
     if cross_sentence is None:
         cross_sentence = crosses_sentence(text, sp["antecedent"], sp["pronoun"])
     return CorefExample(text=text, pronoun=pronoun, antecedent=antecedent, distractor=distractor,
-                        category=category, cross_sentence=bool(cross_sentence), contrast=contrast, where=where)
+                        category=category, cross_sentence=bool(cross_sentence), contrast=contrast, where=where,
+                        corrupt=corrupt)
 
 
 # --------------------------------------------------------------------------------------------- JSONL
@@ -152,7 +160,7 @@ def load_jsonl(path: str | Path, default_category: str = "user") -> list[CorefEx
         if unknown:
             raise UserError(f"{where}: unknown key(s) {', '.join(repr(k) for k in unknown)}; "
                             f"allowed: {', '.join(allowed)}")
-        for k in JSONL_REQUIRED + ("category", "contrast"):
+        for k in JSONL_REQUIRED + ("category", "contrast", "corrupt"):
             if k in row and row[k] is not None and not (isinstance(row[k], str) and row[k].strip()):
                 raise UserError(f"{where}: {k!r} must be a non-empty string, got {row[k]!r}")
         if row.get("cross_sentence") is not None and not isinstance(row["cross_sentence"], bool):
@@ -164,7 +172,7 @@ def load_jsonl(path: str | Path, default_category: str = "user") -> list[CorefEx
             raise UserError(f"{where}: contrast {contrast!r} equals the pronoun; give the alternative pronoun")
         out.append(make_example(row["text"], pronoun, row["antecedent"].strip(), row["distractor"].strip(),
                                 category=(row.get("category") or default_category).strip(), contrast=contrast,
-                                cross_sentence=row.get("cross_sentence"), where=where))
+                                cross_sentence=row.get("cross_sentence"), where=where, corrupt=row.get("corrupt")))
     if not out:
         raise UserError(f"{path} has no examples; write one JSON object per line")
     return out
@@ -296,6 +304,42 @@ def builtin_examples(n_per_template: int = 8) -> list[CorefExample]:
             contrast = contrast.capitalize() if pron[:1].isupper() else contrast
             out.append(make_example(text, pron, a, d, category=t.category, contrast=contrast,
                                     where=f"builtin #{len(out)}"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------- corrupted twins
+CORRUPTION_RULE = (
+    "corrupt twin (causal probe): the text before the pronoun with every occurrence of the antecedent replaced "
+    "by a word of the OTHER gender of the same kind (names: the other-gender name list, starting at the same "
+    "index; gendered nouns: king↔queen, father↔mother, ...), skipping the distractor and, in the probe, any "
+    "word whose token count differs from the antecedent's — so the referent now takes the contrast pronoun. "
+    "Inanimate antecedents (it/its) have no gender counterpart: those items are left out unless the row "
+    "gives `corrupt` (the corrupted text before the pronoun) itself."
+)
+_COUNTERPARTS: dict[str, tuple[str, ...]] = {}
+for _m, _f in ((MALE_NAMES, FEMALE_NAMES), (MALE_NOUNS, FEMALE_NOUNS)):
+    for _i, _w in enumerate(_m):
+        _COUNTERPARTS[_w] = _f[_i:] + _f[:_i]
+    for _i, _w in enumerate(_f):
+        _COUNTERPARTS[_w] = _m[_i:] + _m[:_i]
+
+
+def corrupt_candidates(ex: CorefExample) -> list[str]:
+    """Corrupted prefixes for `ex`, best first (rule: `CORRUPTION_RULE`): the user's `corrupt` alone when given,
+    else the prefix with the antecedent swapped for each other-gender counterpart; [] when there is none."""
+    if ex.corrupt is not None:
+        return [ex.corrupt]
+    alts = _COUNTERPARTS.get(ex.antecedent) or _COUNTERPARTS.get(ex.antecedent.lower())
+    if not alts:
+        return []
+    prefix = ex.prefix()
+    pat = re.compile(r"(?<!\w)" + re.escape(ex.antecedent) + r"(?!\w)")
+    out = []
+    for alt in alts:
+        if alt.lower() == ex.distractor.lower():
+            continue
+        word = alt.capitalize() if ex.antecedent[:1].isupper() else alt
+        out.append(pat.sub(word, prefix))
     return out
 
 

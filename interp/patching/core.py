@@ -230,3 +230,26 @@ def baselines(bridge, runs: Runs, metric: str, fwd_hooks: Sequence[tuple[str, Ca
         vb = run_metric(bridge, runs.base.to(dev), runs.targets, metric).float().cpu()
         vs = run_metric(bridge, runs.source.to(dev), runs.targets, metric).float().cpu()
     return vb, vs
+
+
+@torch.no_grad()
+def patch_together(bridge, runs: Runs, heads: Sequence[tuple[int, int]], metric: str,
+                   fwd_hooks: Sequence[tuple[str, Callable]] = ()) -> torch.Tensor:
+    """Metric per row (B,) with ALL `heads` (layer, head) patched at once (hook_z, source → base), one forward."""
+    dev = _device(bridge)
+    by_layer: dict[int, list[int]] = {}
+    for layer, h in heads:
+        by_layer.setdefault(int(layer), []).append(int(h))
+    names = {HOOKS["heads"].format(layer=layer) for layer in by_layer}
+    with bridge.hooks(fwd_hooks=list(fwd_hooks)):
+        src = cache_acts(bridge, runs.source.to(dev), names)
+        hooks = []
+        for layer, hs in sorted(by_layer.items()):
+            name = HOOKS["heads"].format(layer=layer)
+
+            def fn(z: torch.Tensor, hook: Any = None, name: str = name, hs: list[int] = hs) -> torch.Tensor:
+                z = z.clone()
+                z[:, :, hs] = src[name][:, :, hs].to(z.dtype)
+                return z
+            hooks.append((name, fn))
+        return run_metric(bridge, runs.base.to(dev), runs.targets, metric, hooks).float().cpu()

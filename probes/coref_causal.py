@@ -1,0 +1,197 @@
+"""Causal coreference: which heads and layers CARRY the referent, next to the heads that LOOK at it.
+
+For each coreference example (probes/coref_data.py) the clean prompt is the text before the pronoun
+(`CorefExample.prefix`), the corrupt prompt its twin (`coref_data.corrupt_candidates`, rule in
+`coref_data.CORRUPTION_RULE`: the antecedent swapped for a word of the other gender, same token count — the
+first candidate with the clean prompt's token length is used), and the metric is the logit difference
+logit(expected pronoun) − logit(contrast pronoun) at the last prompt position (the position before the
+pronoun; both pronouns must be single tokens there, `interp.tokens.single_token`). Items without a twin of the
+same length or without a gendered contrast (it/its) are left out and counted.
+
+Denoising activation patching (interp.patching: corrupt run, clean activation in; exact, batched) of every
+head (`hook_z`) and of every layer's attention and MLP output gives the FRACTION OF THE GAP RESTORED
+(0 = corrupt, 1 = clean). Top heads carry a seeded bootstrap 95% interval over pairs (samples
+(patched_i − corrupt_i) / mean gap, whose mean is the ratio-of-means fraction). The attention probe
+(probes/coref.py) runs on the same examples; the result compares the two head rankings (Spearman over all
+heads of attention accuracy vs fraction restored, and the overlap of the top-k sets): do the heads that
+look at the antecedent also carry it?
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from interp.errors import UserError
+from interp.results import FrozenResult
+from probes.coref_data import CORRUPTION_RULE, DEFAULT_CONTRAST, CorefExample, corrupt_candidates
+
+GENDERED = {w for pair in DEFAULT_CONTRAST.items() for w in pair}
+N_BOOTSTRAP = 2000
+
+
+@dataclass(frozen=True)
+class CausalConfig:
+    top_k: int = 5
+    method: str = "exact"  # exact | atp | atp* | comma list (estimates compared with exact)
+    components: tuple[str, ...] = ("heads", "attn_out", "mlp_out")
+    seed: int = 0
+    batch_size: int = 16  # attention probe batch
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.top_k, int) or self.top_k < 1:
+            raise UserError(f"top_k must be >= 1, got {self.top_k!r}")
+        if "heads" not in self.components:
+            raise UserError("the causal coreference probe needs the heads component")
+
+
+@dataclass(frozen=True)
+class CorefCausalResult(FrozenResult):
+    kind: str = "coref_causal"
+    model: str = ""
+    probe_set: str = ""
+    seed: int = 0
+    corruption_rule: str = CORRUPTION_RULE
+    metric: str = "logit(expected pronoun) − logit(contrast pronoun) at the position before the pronoun"
+    n_examples: int = 0
+    n_pairs: int = 0
+    n_skipped: dict = field(default_factory=dict)  # reason → count
+    n_layers: int = 0
+    n_heads: int = 0
+    clean_logit_diff: float = 0.0
+    corrupt_logit_diff: float = 0.0
+    head_fraction: list = field(default_factory=list)  # (L, H) fraction of the gap restored
+    layer_fraction: dict = field(default_factory=dict)  # attn_out / mlp_out → (L,)
+    top_heads: list = field(default_factory=list)  # carriers: fraction + bootstrap interval
+    attention_best_heads: list = field(default_factory=list)  # lookers (from the attention probe)
+    head_attention_accuracy: list = field(default_factory=list)  # (L, H)
+    look_vs_carry: dict = field(default_factory=dict)
+    top_heads_together: dict = field(default_factory=dict)  # the top-k carriers patched at once
+    patching: dict = field(default_factory=dict)  # the full interp.patching result dict
+    pairs: list = field(default_factory=list)
+
+
+def build_pairs(tokenizer, examples: Sequence[CorefExample]) -> tuple[list, list[int], dict[str, int]]:
+    """(patching Pairs, indices of the examples used, skipped-reason counts). Rules in the module doc."""
+    from interp.patching.api import Pair
+    from interp.tokens import encode, single_token
+
+    pairs, used, skipped = [], [], {}
+
+    def skip(why: str) -> None:
+        skipped[why] = skipped.get(why, 0) + 1
+
+    for i, ex in enumerate(examples):
+        if ex.contrast is None or (ex.corrupt is None and ex.contrast.lower() not in GENDERED):
+            skip("no gendered contrast pronoun (it/its)")
+            continue
+        clean = ex.prefix()
+        try:
+            single_token(tokenizer, ex.pronoun, after=clean, what="pronoun")
+            single_token(tokenizer, ex.contrast, after=clean, what="contrast")
+        except UserError:
+            skip("pronoun or contrast is not one token")
+            continue
+        n = len(encode(tokenizer, clean))
+        twin = next((c for c in corrupt_candidates(ex) if len(encode(tokenizer, c)) == n and c != clean), None)
+        if twin is None:
+            skip("no corrupt twin of the same token length" if ex.corrupt is None or
+                 len(encode(tokenizer, ex.corrupt)) != n else "corrupt equals clean")
+            continue
+        pairs.append(Pair(clean, twin, ex.pronoun, ex.contrast, where=ex.where or f"example {i + 1}"))
+        used.append(i)
+    return pairs, used, skipped
+
+
+def _bootstrap(samples: np.ndarray, seed: int, n: int = N_BOOTSTRAP) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, samples.size, size=(n, samples.size))
+    means = samples[idx].mean(1)
+    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+
+
+def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig = CausalConfig(), model: str = "",
+                 probe_set: str = "", progress: bool = False) -> CorefCausalResult:
+    """Causal coreference probe (module doc) on a loaded bridge. Pure: no printing, no files."""
+    import torch
+
+    from interp.patching.api import _groups, encode_pairs, patch
+    from interp.patching.core import Runs, patch_together
+    from interp.patching.metrics import MetricSpec, RowTargets, spearman
+    from probes.coref import CorefConfig, coref_probe
+
+    if not examples:
+        raise UserError("no coreference examples to probe")
+    pairs, used, skipped = build_pairs(bridge.tokenizer, examples)
+    if not pairs:
+        raise UserError(f"none of the {len(examples)} examples has a usable corrupted twin ({skipped}); "
+                        "give `corrupt` (the corrupted text before the pronoun) in the JSONL rows")
+    methods = tuple(m.strip() for m in config.method.split(",") if m.strip())
+    res = patch(bridge, pairs=pairs, metric="logit-diff", components=config.components, method=methods,
+                direction="denoise", top_k=max(10, config.top_k), seed=config.seed, progress=progress).to_dict()
+    L, H = res["n_layers"], res["n_heads"]
+    main = "exact" if "exact" in methods else methods[0]
+    heads = res["components"]["heads"][main]
+    frac = np.array([[np.nan if v is None else v for v in row] for row in heads["fraction"]], dtype=float)
+    clean_v = np.array([p["clean_metric"] for p in res["pairs"]])
+    corrupt_v = np.array([p["corrupt_metric"] for p in res["pairs"]])
+    gap = float(clean_v.mean() - corrupt_v.mean())
+    per_pair = np.array(heads["per_pair"], dtype=float) if "per_pair" in heads else None  # (L, H, n)
+    order = sorted(((layer, h) for layer in range(L) for h in range(H)),
+                   key=lambda lh: (-(frac[lh] if np.isfinite(frac[lh]) else -np.inf), lh))
+    top = []
+    for layer, h in order[: config.top_k]:
+        rec: dict[str, Any] = {"head": f"{layer}.{h}", "layer": layer, "head_index": h, "fraction": float(frac[layer, h])}
+        if per_pair is not None:
+            samples = (per_pair[layer, h] - corrupt_v) / gap
+            rec["ci_low"], rec["ci_high"] = _bootstrap(samples, config.seed)
+        top.append(rec)
+
+    # the top-k carriers patched together
+    spec = MetricSpec.parse("logit-diff")
+    enc = encode_pairs(bridge.tokenizer, pairs, spec, int(bridge.cfg.n_ctx))
+    together = np.zeros(len(pairs))
+    chosen = [(r["layer"], r["head_index"]) for r in top]
+    for idx in _groups(enc):
+        clean = torch.tensor([enc[i].clean for i in idx])
+        tg = RowTargets(torch.tensor([enc[i].answer for i in idx]), torch.tensor([enc[i].wrong for i in idx]), clean)
+        runs = Runs(torch.tensor([enc[i].corrupt for i in idx]), clean, tg)
+        together[idx] = patch_together(bridge, runs, chosen, "logit-diff").double().numpy()
+    samples = (together - corrupt_v) / gap
+    lo, hi = _bootstrap(samples, config.seed)
+    together_rec = {"heads": [r["head"] for r in top], "fraction": float(samples.mean()), "ci_low": lo, "ci_high": hi}
+
+    # the attention probe on the same examples: who LOOKS at the antecedent
+    probe = coref_probe(bridge, [examples[i] for i in used], CorefConfig(top_k=config.top_k, batch_size=config.batch_size,
+                                                                        seed=config.seed, behaviour=False))
+    acc = np.array(probe.head_accuracy, dtype=float)  # (L, H)
+    lookers = [{"head": b["head"], "accuracy": b["accuracy"], "ci_low": b["ci_low"], "ci_high": b["ci_high"],
+                "fraction": float(frac[b["layer"], b["head_index"]])} for b in probe.best_heads]
+    for r in top:
+        r["attention_accuracy"] = float(acc[r["layer"], r["head_index"]])
+    ok = np.isfinite(frac.ravel())
+    carry_set, look_set = {r["head"] for r in top}, {r["head"] for r in lookers}
+    look_vs_carry = {
+        "spearman_attention_accuracy_vs_fraction": spearman(acc.ravel()[ok], frac.ravel()[ok]),
+        "top_k": config.top_k, "overlap": sorted(carry_set & look_set), "n_overlap": len(carry_set & look_set),
+        "best_looker": lookers[0]["head"] if lookers else None, "best_carrier": top[0]["head"] if top else None,
+    }
+    layer_frac = {k: [row[0] for row in res["components"][k][main]["fraction"]]
+                  for k in config.components if k in ("attn_out", "mlp_out")}
+    return CorefCausalResult(
+        model=model, probe_set=probe_set, seed=config.seed, n_examples=len(examples), n_pairs=len(pairs),
+        n_skipped=skipped, n_layers=L, n_heads=H, clean_logit_diff=float(clean_v.mean()),
+        corrupt_logit_diff=float(corrupt_v.mean()), head_fraction=frac, layer_fraction=layer_frac, top_heads=top,
+        attention_best_heads=lookers, head_attention_accuracy=acc, look_vs_carry=look_vs_carry,
+        top_heads_together=together_rec, patching=res,
+        pairs=[{"clean": p.clean, "corrupt": p.corrupt, "answer": p.answer, "wrong": p.wrong, "where": p.where}
+               for p in pairs],
+    )
+
+
+def config_dict(config: CausalConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
