@@ -29,13 +29,15 @@ FORMATS = ("png", "svg")
 # result kind → "module:function"; function(result dict) -> list[(name, Figure)]
 FIGURES: dict[str, str] = {
     "attention_maps": "interp.attention:plot_attention_maps",
-    "attention_evolution": "interp.figures:attention_evolution_figures",
-    "ablation": "interp.figures:ablation_figures",
-    "ablation_sweep": "interp.figures:ablation_sweep_figures",
+    "attention_evolution": "interp.attention.plots:attention_evolution_figures",
+    "head_formation": "interp.attention.formation:plot_head_formation",
+    "ablation": "interp.ablation.plots:ablation_figures",
+    "ablation_sweep": "interp.ablation.plots:sweep_figures",
     "coref_probe": "interp.figures:coref_figures",
     "prompt_sensitivity": "interp.figures:sensitivity_figures",
     "trimmed_eval": "interp.figures:trimmed_figures",
     "patching": "interp.patching.plots:patching_figures",
+    "coref_causal": "probes.coref_causal:causal_figures",
 }
 
 

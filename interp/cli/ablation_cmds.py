@@ -1,18 +1,24 @@
-"""`interp ablate MODEL --heads 0.1,1.3` and `interp ablate-sweep MODEL` (= `interp ablate MODEL --all`)."""
+"""`interp ablate MODEL --heads 0.1,1.3` and `interp ablate-sweep MODEL` (= `interp ablate MODEL --all`).
+
+The commands parse flags, call `interp.ablation.ablate` / `interp.ablation.ablate_sweep` (the public
+functions), and write results.json + figures. Library errors name parameters (`max_tokens`); here they
+become the flags (--max-tokens).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from interp.ablation import DEFAULT_PROMPT, METHODS
-from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
+from interp.cli.common import DeviceOpt, JsonOpt, ModelArg, SeedOpt, emit
+from interp.errors import UserError
 
 app = typer.Typer()
 
-ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
+DEFAULT_PROMPT = "The cat sat on"  # = interp.ablation.DEFAULT_PROMPT (not imported: no torch at import time)
 MethodOpt = Annotated[str, typer.Option(
     "--method", help="zero: z_h := 0; mean: mean z_h over the eval text; resample: z_h from random other eval positions (seeded).")]
 TextOpt = Annotated[Path | None, typer.Option(
@@ -21,34 +27,29 @@ SplitOpt = Annotated[str | None, typer.Option("--split", help="val | test split 
 MaxTokensOpt = Annotated[int, typer.Option(
     "--max-tokens", min=2, help="Use at most this many eval tokens (non-overlapping windows from the start of the text).")]
 ContextOpt = Annotated[int | None, typer.Option(
-    "--context", min=2, help="Window length in tokens (default: the model's n_ctx, at most 512).")]
+    "--context", min=2, help="Window length in tokens, BOS included (default: the model's n_ctx, at most 512).")]
 BatchOpt = Annotated[int | None, typer.Option(
     "--batch-size", min=1, help="Windows per forward pass (default auto: ≤ 8192 tokens and ≤ 512 MiB of logits).")]
-BosOpt = Annotated[bool | None, typer.Option(
-    "--prepend-bos/--no-prepend-bos",
-    help="Start every window and the prompt with BOS (default: only for tokenizers with a dedicated BOS, e.g. Gemma).")]
-MAX_DEFAULT_CONTEXT = 512
 
 
-def _eval_inputs(model: str, text: Path | None, split: str | None, device: str):
-    """Validate + read the eval text, then load the model: (bridge, documents, source)."""
-    from evals.text_input import eval_text
-    from interp import hooked
-
-    meta = hooked.run_metadata(model)
-    ev = eval_text(model, meta, text, split if (split is not None or text is not None) else "val")
-    return hooked.load(model, device=device), ev.documents, ev.source
+def _flags(e: UserError) -> UserError:
+    """A library error naming parameters (`max_tokens`) → the same error naming flags (--max-tokens)."""
+    return UserError(re.sub(r"`([a-z_]+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(e)))
 
 
-def _windows(bridge, documents, context: int | None, max_tokens: int, prepend_bos: bool | None):
-    from interp.ablation import eval_windows, window_bos
+def _call(fn: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(**kwargs)
+    except UserError as e:
+        raise _flags(e) from None
 
-    ctx = context if context is not None else min(int(bridge.cfg.n_ctx), MAX_DEFAULT_CONTEXT)
-    if ctx > int(bridge.cfg.n_ctx):
-        from interp.errors import UserError
 
-        raise UserError(f"--context {ctx} exceeds the model's n_ctx={bridge.cfg.n_ctx}; pass at most {bridge.cfg.n_ctx}")
-    return eval_windows(bridge.tokenizer, documents, ctx, max_tokens, window_bos(bridge.tokenizer, prepend_bos))
+def _save(res: Any, out: Path, as_json: bool, summary: str) -> None:
+    """results.json + the figures of the result kind (`FrozenResult.save`); print JSON or the summary."""
+    res.save(out)
+    emit(res, None, as_json, summary)
+    if not as_json:
+        typer.echo(f"results: {out / 'results.json'}")
 
 
 @app.command("ablate")
@@ -66,7 +67,6 @@ def ablate_cmd(
     max_tokens: MaxTokensOpt = 20_000,
     context: ContextOpt = None,
     batch_size: BatchOpt = None,
-    prepend_bos: BosOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + figures.")] = Path("ablation"),
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
@@ -74,36 +74,21 @@ def ablate_cmd(
 ) -> None:
     """Ablate attention heads (hook on blocks.L.attn.hook_z): clean vs ablated loss/perplexity, per-token Δloss,
     Δ by position in window, and clean vs ablated greedy generation with distinct-1/2."""
-    from interp.errors import UserError
-
     if all_heads:
         if heads is not None:
             raise UserError("pass either --heads or --all, not both")
-        return _sweep(model, "*.*", method, text, split, max_tokens, context, batch_size, prepend_bos, out, device,
-                      seed, as_json)
+        return _sweep("*.*", model, method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
     if heads is None:
         raise UserError("no heads to ablate; pass --heads LAYER.HEAD,... (e.g. 0.1,1.3) or --all for a sweep")
+    from interp.ablation import ablate
 
-    from interp.ablation import AblationConfig, ablate, plot_ablation
-    from interp.figures import save_figure
-    from interp.heads import HeadSpec
-    from interp.seeding import set_seed
-
-    set_seed(seed)
-    spec = HeadSpec.parse(heads)
-    config = AblationConfig(method=method, seed=seed, batch_size=batch_size, prompt=prompt,
-                            max_new_tokens=max_new_tokens, prepend_bos=prepend_bos)
-    bridge, documents, source = _eval_inputs(model, text, split, device)
-    chosen = spec.resolve_for(bridge)
-    windows = _windows(bridge, documents, context, max_tokens, prepend_bos)
-    res = ablate(bridge, windows, chosen, config, progress=not as_json)
-    data = {"model": model, "source": source, **res.to_dict()}
-    fig = plot_ablation(data)
-    save_figure(fig, out, "ablation_by_position")
+    res = _call(ablate, model=model, heads=heads, method=method, text=text, split=split, prompt=prompt,
+                max_new_tokens=max_new_tokens, max_tokens=max_tokens, context=context, batch_size=batch_size,
+                device=device, seed=seed, progress=not as_json)
     d = res.delta
-    assert d is not None
     lines = [
-        f"{model}: ablating {res.heads_spec} ({method}) on {res.n_windows} window(s) × {res.window_len} tokens ({source})",
+        f"{model}: ablating {res.heads_spec} ({method}) on {res.n_windows} window(s) × {res.window_len} tokens "
+        f"({res.source})",
         f"  loss {res.clean_loss:.4f} → {res.ablated_loss:.4f} (Δ {res.delta_loss:+.4f});  "
         f"perplexity {res.clean_perplexity:.3f} → {res.ablated_perplexity:.3f}",
         f"  per-token Δloss: mean {d.mean:+.4f}  median {d.median:+.4f}  p90 {d.p90:+.4f}  "
@@ -114,7 +99,7 @@ def ablate_cmd(
         lines.append(f"  generation {g.prompt!r} ({g.decoding}, {g.max_new_tokens} tokens):")
         for name, c in (("clean", g.clean), ("ablated", g.ablated)):
             lines.append(f"    {name:>7}: {c.text!r}  distinct-1 {c.distinct_1:.2f} distinct-2 {c.distinct_2:.2f}")
-    emit(data, out, as_json, "\n".join(lines))
+    _save(res, out, as_json, "\n".join(lines))
 
 
 @app.command("ablate-sweep")
@@ -127,7 +112,6 @@ def ablate_sweep_cmd(
     max_tokens: MaxTokensOpt = 20_000,
     context: ContextOpt = None,
     batch_size: BatchOpt = None,
-    prepend_bos: BosOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + heatmap.")] = Path("ablation-sweep"),
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
@@ -135,35 +119,25 @@ def ablate_sweep_cmd(
 ) -> None:
     """Ablate every head ALONE (batched: one expanded forward per layer from the cached residual);
     Δloss heatmap layers × heads."""
-    _sweep(model, heads, method, text, split, max_tokens, context, batch_size, prepend_bos, out, device, seed, as_json)
+    _sweep(heads, model, method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
 
 
-def _sweep(model: str, heads: str, method: str, text: Path | None, split: str | None, max_tokens: int,
-           context: int | None, batch_size: int | None, prepend_bos: bool | None, out: Path, device: str, seed: int,
-           as_json: bool) -> None:
-    from interp.ablation import AblationConfig, plot_sweep, sweep
-    from interp.figures import save_figure
-    from interp.heads import HeadSpec
-    from interp.seeding import set_seed
+def _sweep(heads: str, model: str, method: str, text: Path | None, split: str | None, max_tokens: int,
+           context: int | None, batch_size: int | None, out: Path, device: str, seed: int, as_json: bool) -> None:
+    from interp.ablation import ablate_sweep
 
-    set_seed(seed)
-    spec = HeadSpec.parse(heads)
-    config = AblationConfig(method=method, seed=seed, batch_size=batch_size, max_new_tokens=0)
-    bridge, documents, source = _eval_inputs(model, text, split, device)
-    chosen = spec.resolve_for(bridge)
-    windows = _windows(bridge, documents, context, max_tokens, prepend_bos)
-    res = sweep(bridge, windows, config, heads=chosen, progress=not as_json)
-    data = {"model": model, "source": source, **res.to_dict()}
-    save_figure(plot_sweep(data), out, "ablation_heatmap")
+    res = _call(ablate_sweep, model=model, heads=heads, method=method, text=text, split=split, max_tokens=max_tokens,
+                context=context, batch_size=batch_size, device=device, seed=seed, progress=not as_json)
     top = ", ".join(f"{r['head']} {r['delta_loss']:+.4f}" for r in res.ranking[:5])
+    n_swept = sum(v is not None for row in res.delta_loss for v in row)
     lines = [
-        f"{model}: {len(chosen)} heads ablated one at a time ({method}) on {res.n_windows} window(s) × "
-        f"{res.window_len} tokens ({source}); clean loss {res.clean_loss:.4f}",
+        f"{model}: {n_swept} heads ablated one at a time ({method}) on {res.n_windows} window(s) × "
+        f"{res.window_len} tokens ({res.source}); clean loss {res.clean_loss:.4f}",
         f"  largest Δloss: {top}",
     ]
     for layer, row in enumerate(res.delta_loss):
         lines.append(f"  L{layer}: " + " ".join("   .   " if v is None else f"{v:+.4f}" for v in row))
-    emit(data, out, as_json, "\n".join(lines))
+    _save(res, out, as_json, "\n".join(lines))
 
 
-__all__ = ["METHODS", "ablate_cmd", "ablate_sweep_cmd"]
+__all__ = ["ablate_cmd", "ablate_sweep_cmd"]

@@ -55,11 +55,11 @@ def test_head_ablation_through_hook_is_a_regression(trained_run, tmp_path):
     hooks = [(f"blocks.{layer}.attn.hook_z", zero_heads) for layer in range(bridge.cfg.n_layers)]
     with bridge.hooks(fwd_hooks=hooks):
         ablated = regress.evaluate(s, bridge, ctx)
-    res = regress.regress(s, ablated, baseline, str(run_dir), "b.json")
+    res = regress.build_result(s, ablated, baseline, str(run_dir), "b.json")
     (check,) = res.checks
     assert not res.passed and not check.passed
     assert check.current > check.bound > check.baseline
     assert "val-ppl/perplexity regressed" in check.message
     # hooks removed → back to the baseline exactly
-    again = regress.regress(s, regress.evaluate(s, bridge, ctx), baseline, str(run_dir), "b.json")
+    again = regress.build_result(s, regress.evaluate(s, bridge, ctx), baseline, str(run_dir), "b.json")
     assert again.passed and again.checks[0].current == check.baseline

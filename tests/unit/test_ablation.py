@@ -11,7 +11,7 @@ import torch
 from interp.ablation import (
     METHODS,
     AblationConfig,
-    ablate,
+    ablate_windows,
     ablation_hooks,
     ablation_values,
     eval_windows,
@@ -31,27 +31,34 @@ def windows(bridge, n_ctx: int = 16, max_tokens: int = 96) -> torch.Tensor:
 
 def test_eval_windows_shape_bound_and_eot(tiny_bridge):
     tok = tiny_bridge.tokenizer
+    bos = tok.bos_token_id
     w = eval_windows(tok, ["The cat sat.", "The ball rolled."], context=4, max_tokens=100)
     ids = [tok(t, add_special_tokens=False)["input_ids"] for t in ("The cat sat.", "The ball rolled.")]
     stream = ids[0] + [tok.eos_token_id] + ids[1]
-    assert w.shape[1] == 4 and w.flatten().tolist() == stream[: w.numel()]  # docs joined by EOT, no overlap
+    assert w.shape[1] == 4 and (w[:, 0] == bos).all()
+    assert w[:, 1:].flatten().tolist() == stream[: w.shape[0] * 3]  # BOS + docs joined by EOT, no overlap
     assert eval_windows(tok, [TEXT], context=16, max_tokens=50).shape == (3, 16)  # ≤ max_tokens
     assert eval_windows(tok, ["The cat"], context=16, max_tokens=50).shape[0] == 1  # short text: one shorter window
-    with pytest.raises(UserError, match="fewer than 2 tokens"):
-        eval_windows(tok, [""], context=16, max_tokens=50)
+    with pytest.raises(UserError, match="max_tokens must be at least 3"):
+        eval_windows(tok, [TEXT], context=16, max_tokens=2)
 
 
-def test_bos_windows(tiny_bridge):
+def test_bos_windows_follow_the_one_rule(tiny_bridge, tiny_gemma_bridge):
     from types import SimpleNamespace
 
+    from interp import tokens
+
     tok = tiny_bridge.tokenizer
-    assert window_bos(tok) is None  # <|endoftext|> is both BOS and EOS: raw windows, as in training
-    assert window_bos(tok, prepend_bos=True) == tok.bos_token_id
-    assert window_bos(SimpleNamespace(bos_token_id=2, eos_token_id=1)) == 2  # dedicated BOS (Gemma): auto on
-    w = eval_windows(tok, [TEXT], context=8, max_tokens=40, bos_token_id=7)
-    plain = eval_windows(tok, [TEXT], context=7, max_tokens=35)
-    assert w.shape == (5, 8) and (w[:, 0] == 7).all()
-    assert torch.equal(w[:, 1:], plain)  # BOS + the same 7 stream tokens per window
+    assert window_bos(tok) == tokens.bos_id(tok) == tok.bos_token_id  # GPT-2 style: <|endoftext|>
+    assert window_bos(SimpleNamespace(bos_token_id=None, eos_token_id=1)) == 1  # BOS else EOS
+    w = eval_windows(tok, [TEXT], context=8, max_tokens=40)
+    assert w.shape == (5, 8) and (w[:, 0] == tok.bos_token_id).all()
+    torch.testing.assert_close(w, tokens.eval_windows(tok, [TEXT], 8, 40), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="one BOS rule"):
+        eval_windows(tok, [TEXT], context=8, max_tokens=40, bos_token_id=None)
+    g = tiny_gemma_bridge.tokenizer
+    wg = eval_windows(g, [TEXT], context=8, max_tokens=40)
+    assert (wg[:, 0] == tokens.bos_id(g)).all()
 
 
 def test_zero_ablation_changes_hook_z_only_for_that_head(tiny_bridge):
@@ -85,7 +92,7 @@ def test_no_heads_equals_clean_exactly(tiny_bridge):
     with torch.no_grad():
         torch.testing.assert_close(tiny_bridge.run_with_hooks(x, fwd_hooks=ablation_hooks(values)), tiny_bridge(x),
                                    atol=0, rtol=0)
-    r = ablate(tiny_bridge, x, [], AblationConfig(max_new_tokens=3))
+    r = ablate_windows(tiny_bridge, x, [], AblationConfig(max_new_tokens=3))
     assert r.delta_loss == 0.0 and r.clean_loss == r.ablated_loss and r.delta.frac_hurt == 0.0
     assert r.generation is not None and r.generation.same
 
@@ -123,8 +130,8 @@ def test_resample_sources_come_from_elsewhere():
 def test_resample_is_seeded_and_deterministic(tiny_bridge):
     x = windows(tiny_bridge)
     cfg = AblationConfig(method="resample", seed=3, max_new_tokens=4)
-    a = ablate(tiny_bridge, x, [(0, 1), (1, 3)], cfg).to_dict()
-    b = ablate(tiny_bridge, x, [(0, 1), (1, 3)], cfg).to_dict()
+    a = ablate_windows(tiny_bridge, x, [(0, 1), (1, 3)], cfg).to_dict()
+    b = ablate_windows(tiny_bridge, x, [(0, 1), (1, 3)], cfg).to_dict()
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     v3 = ablation_values(tiny_bridge, x, [(0, 1)], "resample", seed=3)
     v4 = ablation_values(tiny_bridge, x, [(0, 1)], "resample", seed=4)
@@ -138,7 +145,7 @@ def test_resample_is_seeded_and_deterministic(tiny_bridge):
 
 def test_ablate_reports_losses_profile_and_generation(tiny_bridge):
     x = windows(tiny_bridge)
-    r = ablate(tiny_bridge, x, [(0, 0), (0, 1), (0, 2), (0, 3)], AblationConfig(max_new_tokens=6, n_buckets=4))
+    r = ablate_windows(tiny_bridge, x, [(0, 0), (0, 1), (0, 2), (0, 3)], AblationConfig(max_new_tokens=6, n_buckets=4))
     n, t = x.shape
     assert r.n_tokens_scored == n * (t - 1)
     assert r.ablated_loss != r.clean_loss
@@ -152,7 +159,7 @@ def test_ablate_reports_losses_profile_and_generation(tiny_bridge):
     d = r.to_dict()
     assert d["kind"] == "ablation" and d["heads"] == [[0, 0], [0, 1], [0, 2], [0, 3]]
     with pytest.raises(UserError, match="does not exist"):
-        ablate(tiny_bridge, x, [(5, 0)], AblationConfig())
+        ablate_windows(tiny_bridge, x, [(5, 0)], AblationConfig())
 
 
 @pytest.mark.parametrize("fixture", ["tiny_bridge", "tiny_gemma_bridge"])
@@ -168,7 +175,7 @@ def test_batched_sweep_equals_per_head_loop(fixture, method, request):
     torch.testing.assert_close(torch.tensor(fast.frac_hurt), torch.tensor(slow.frac_hurt), atol=1e-5, rtol=0)
     assert torch.tensor(fast.delta_loss).abs().max() > 0
     # single-head ablate agrees with the sweep cell
-    one = ablate(bridge, x, [(1, 2)], AblationConfig(method=method, batch_size=4, seed=1, max_new_tokens=0))
+    one = ablate_windows(bridge, x, [(1, 2)], AblationConfig(method=method, batch_size=4, seed=1, max_new_tokens=0))
     assert one.delta_loss == pytest.approx(fast.delta_loss[1][2], abs=1e-5)
 
 
@@ -184,9 +191,9 @@ def test_sweep_subset_leaves_other_cells_empty(tiny_bridge):
 def test_config_validation():
     with pytest.raises(UserError, match="unknown ablation method"):
         AblationConfig(method="max")
-    with pytest.raises(UserError, match="prompt is empty"):
+    with pytest.raises(UserError, match="`prompt` is empty"):
         AblationConfig(prompt=" ")
-    with pytest.raises(UserError, match="batch-size"):
+    with pytest.raises(UserError, match="`batch_size` must be"):
         AblationConfig(batch_size=0)
 
 

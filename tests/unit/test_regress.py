@@ -232,7 +232,7 @@ def _result(tmp_path) -> dict:
     doc = regress.make_baseline(s, base, "some/model")
     from interp.results import to_jsonable
 
-    return to_jsonable(regress.regress(s, cur, doc, "some/model", "b.json"))
+    return to_jsonable(regress.build_result(s, cur, doc, "some/model", "b.json"))
 
 
 def test_junit_and_markdown(tmp_path):
@@ -259,7 +259,7 @@ def test_baseline_checks(tmp_path):
     with pytest.raises(UserError, match="not a regress baseline"):
         regress.check_baseline(s, {"kind": "other"})
     changed = parse_suite(GOOD.replace('"c d"', '"c e"'), "s.toml", tmp_path)
-    with pytest.raises(UserError, match="changed since the baseline.*--update-baseline"):
+    with pytest.raises(UserError, match="changed since the baseline.*`update_baseline`"):
         regress.check_baseline(changed, doc)
     more = parse_suite(GOOD + "[eval.metrics.distinct_2]\n", "s.toml", tmp_path)
     with pytest.raises(UserError, match="gen/distinct_2 is not in the baseline"):
@@ -349,7 +349,7 @@ def test_unchanged_model_passes_and_is_deterministic(suite_dir, capsys):
     assert d["passed"] and all(c["current"] == c["baseline"] for c in d["checks"])
     root = ET.parse(out1 / "junit.xml").getroot()
     assert root.get("failures") == "0" and len(root.findall(".//testcase")) == 4
-    assert "✅ all metrics within bounds" in (out1 / "summary.md").read_text()
+    assert "✅ all 4 metrics within bounds" in (out1 / "summary.md").read_text()
 
 
 def test_degraded_model_fails_naming_metric(suite_dir, noised_dir, capsys):
@@ -418,28 +418,43 @@ def test_classification_and_coref_adapters(tiny_bridge, tiny_gpt2_dir, tmp_path)
     assert got == regress.evaluate(s, tiny_bridge, ctx)  # deterministic
 
 
+ABL_SUITE = ('model = "m"\n[[eval]]\nname = "abl"\nkind = "ablation"\nheads = "0.1,1.*"\nmethod = "{method}"\n'
+             'file = "toy.txt"\nmax_tokens = 512\ncontext = 32\n[eval.metrics.delta_loss]\ndirection = "higher"\n'
+             '[eval.metrics.clean_loss]\n[eval.metrics.ablated_loss]\n')
+
+
+@pytest.mark.parametrize("fixture", ["tiny_gpt2_dir", "tiny_gemma_dir"])
 @pytest.mark.parametrize("method", ["zero", "mean", "resample"])
-def test_ablation_adapter_matches_ablate(tiny_bridge, tiny_gpt2_dir, tmp_path, method):
-    from interp.ablation import AblationConfig, ablate, eval_windows
+def test_ablation_metric_equals_interp_ablate(fixture, method, tmp_path, request):
+    """The regress `ablation` metric and `interp ablate` (same model, text, heads, method, seed) give the same
+    Δloss, clean and ablated loss — both call interp.ablation.ablate; windows follow interp.tokens."""
+    from interp import hooked
     from tests.conftest import TOY_TEXT
 
+    model_dir = request.getfixturevalue(fixture)
     (tmp_path / "toy.txt").write_text(TOY_TEXT)
-    s = parse_suite(f'model = "m"\n[[eval]]\nname = "abl"\nkind = "ablation"\nheads = "0.1,1.*"\nmethod = "{method}"\n'
-                    'file = "toy.txt"\nmax_tokens = 512\n[eval.metrics.delta_loss]\ndirection = "higher"\n'
-                    '[eval.metrics.clean_loss]\n', "s.toml", tmp_path)
-    got = regress.evaluate(s, tiny_bridge, regress.EvalContext(model_ref=str(tiny_gpt2_dir), base_dir=tmp_path))
-    windows = eval_windows(tiny_bridge.tokenizer, [TOY_TEXT], 64, 512)
-    ref = ablate(tiny_bridge, windows, [(0, 1), (1, 0), (1, 1), (1, 2), (1, 3)],
-                 AblationConfig(method=method, max_new_tokens=0))
-    d = got["abl"]["delta_loss"]
-    assert d.n == windows.shape[0] == len(d.samples)
-    assert math.isclose(d.value, ref.delta_loss, abs_tol=1e-5)
-    assert math.isclose(got["abl"]["clean_loss"].value, ref.clean_loss, abs_tol=1e-5)
+    s = parse_suite(ABL_SUITE.format(method=method), "s.toml", tmp_path)
+    bridge = hooked.load(str(model_dir))
+    got = regress.evaluate(s, bridge, regress.EvalContext(model_ref=str(model_dir), base_dir=tmp_path))["abl"]
+    out = tmp_path / "cli"
+    assert run(["ablate", str(model_dir), "--heads", "0.1,1.*", "--method", method, "--text", str(tmp_path / "toy.txt"),
+                "--max-tokens", "512", "--context", "32", "--max-new-tokens", "0", "-o", str(out), "--json"]) == 0
+    cli = json.loads((out / "results.json").read_text())
+    assert cli["bos"] and cli["n_windows"] == got["delta_loss"].n == len(got["delta_loss"].samples)
+    for metric, key in (("delta_loss", "delta_loss"), ("clean_loss", "clean_loss"), ("ablated_loss", "ablated_loss")):
+        assert math.isclose(got[metric].value, cli[key], abs_tol=2e-6), (metric, got[metric].value, cli[key])
+
+
+def test_ablation_metric_validation(tmp_path):
+    (tmp_path / "toy.txt").write_text("some text")
     with pytest.raises(UserError, match="no natural direction"):
         parse_suite('model = "m"\n[[eval]]\nname = "a"\nkind = "ablation"\nheads = "0.1"\n'
                     'file = "toy.txt"\n', "s.toml", tmp_path)
     with pytest.raises(UserError, match="s.toml:5.*bad `heads`"):
         parse_suite('model = "m"\n[[eval]]\nname = "a"\nkind = "ablation"\nheads = "0-1"\nfile = "toy.txt"\n'
+                    '[eval.metrics.delta_loss]\ndirection = "higher"\n', "s.toml", tmp_path)
+    with pytest.raises(UserError, match="s.toml:5.*bad `heads`: no heads given"):
+        parse_suite('model = "m"\n[[eval]]\nname = "a"\nkind = "ablation"\nheads = ""\nfile = "toy.txt"\n'
                     '[eval.metrics.delta_loss]\ndirection = "higher"\n', "s.toml", tmp_path)
 
 
