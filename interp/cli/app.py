@@ -30,6 +30,7 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "eval": ("Evaluate a model: perplexity with a leakage check, prompt sensitivity, trimmed-head classification.",
              ("interp.cli.eval_cmds", "interp.cli.eval_trimmed_cmd")),
     "probe": ("Probes of what a model has learned (coreference ...).", ("interp.cli.probe_cmds",)),
+    "import": ("Import other trainers' checkpoints (nanoGPT ckpt.pt) as Hugging Face dirs.", ("interp.cli.import_cmd",)),
 }
 
 

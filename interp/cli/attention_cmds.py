@@ -1,115 +1,186 @@
-"""`interp attention MODEL --prompt TEXT` and `interp attention-evolution RUN_DIR --prompt TEXT`."""
+"""`interp attention MODEL`, `interp attention-evolution SERIES...` and `interp head-formation SERIES...`.
+
+The commands parse flags, call one public function each (`interp.attention.attention`,
+`interp.attention.attention_evolution`, `interp.attention.head_formation`) and write results.json + figures
+(`FrozenResult.save`). SERIES is anything `interp.series.as_series` takes: a run dir, a folder of HF Trainer
+`checkpoint-N/` or model dirs, several model dirs, `org/name@step0,step1000` / `@log` / `@every:N`, or
+nanoGPT `ckpt*.pt` files. Under torchrun only rank 0 writes and prints.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from interp import attention as attn
-from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, echo_err, emit
-from interp.figures import save_figure
-from interp.seeding import set_seed
+from interp.cli.common import (
+    DeviceOpt,
+    JsonOpt,
+    ModelArg,
+    OptionalOutOpt,
+    SeedOpt,
+    check_out_dir,
+    echo_err,
+    emit,
+)
 
 app = typer.Typer()
 
 PromptOpt = Annotated[str, typer.Option("--prompt", "-p", help="Prompt text whose attention is shown.")]
 MaxTokOpt = Annotated[int | None, typer.Option(
     "--max-tokens", min=1, help="Keep at most this many tokens (the LAST ones; BOS kept). Default: n_ctx.")]
+SeriesArg = Annotated[list[str], typer.Argument(
+    help="Run dir | folder of checkpoint-N/ or model dirs | several model dirs | org/name@step0,step1000 "
+         "(or @log, @every:N) | nanoGPT ckpt*.pt file or folder.")]
+XOpt = Annotated[str | None, typer.Option(
+    "--x", help="x axis: step | tokens | epoch | checkpoint. Default: tokens when every checkpoint knows them.")]
+TokenizerOpt = Annotated[str | None, typer.Option(
+    "--tokenizer", help="Tokenizer dir for checkpoints without tokenizer files (HF Trainer, nanoGPT GPT-2 BPE).")]
+MetaOpt = Annotated[str | None, typer.Option("--meta", help="nanoGPT char-level meta.pkl (for .pt series).")]
+IndLenOpt = Annotated[int, typer.Option(
+    "--induction-len", min=1, help="Length S of the random sequence repeated twice for induction/duplicate scores.")]
+IndBatchOpt = Annotated[int, typer.Option("--induction-batch", min=1, help="Random repeated sequences averaged per checkpoint.")]
 
 
 def _warn_truncated(d: dict) -> None:
-    if d["truncated"]:
+    if d.get("truncated"):
         echo_err(
             f"warning: prompt has {d['n_prompt_tokens']} tokens, more than the limit; kept the last "
             f"{len(d['tokens'])} (dropped the first {d['n_dropped']})"
         )
 
 
-def _save(figs: list[tuple[str, object]], out: Path) -> list[Path]:
-    paths: list[Path] = []
-    with attn.quiet_missing_glyphs():
-        for name, fig in figs:
-            paths += save_figure(fig, out, name)
-    return paths
+def _save(result: Any, out: Path, as_json: bool, summary: str) -> None:
+    from interp.attention import quiet_missing_glyphs
+
+    with quiet_missing_glyphs():
+        paths = result.save(out)  # figures built before anything is written
+    pngs = ", ".join(str(p) for p in paths if p.suffix == ".png")
+    emit(result.to_dict(), None, as_json, summary + (f"\nfigures: {pngs}" if pngs else ""))
+    if not as_json:
+        typer.echo(f"results: {out / 'results.json'}")
+
+
+def _default_out(series: list[str], name: str) -> Path:
+    first = Path(series[0]).expanduser()
+    return first / name if len(series) == 1 and first.is_dir() else Path(name)
+
+
+def _fmt_x(v: Any) -> str:
+    return "?" if v is None else f"{v:,.0f}" if isinstance(v, (int, float)) and float(v).is_integer() else f"{v:g}"
 
 
 @app.command("attention")
 def attention_cmd(
-    model: Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")],
+    model: ModelArg,
     prompt: PromptOpt,
     layers: Annotated[str | None, typer.Option("--layers", help="Comma list of layers, e.g. '0,2'. Default: all.")] = None,
     heads: Annotated[str | None, typer.Option(
         "--heads", help="Heads of each selected layer, e.g. '0,3', or LAYER.HEAD terms, e.g. '0.1,2.*'. Default: all.")] = None,
     max_tokens: MaxTokOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + figures.")] = Path("attention"),
+    out: OptionalOutOpt = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Attention heatmaps of PROMPT per layer/head (+ head-mean) and the model's next-token prediction."""
-    from interp import hooked
+    from interp.attention import attention
+    from interp.seeding import set_seed
 
     set_seed(seed)
-    config = attn.AttentionConfig(**attn.parse_selection(layers, heads), max_tokens=max_tokens)
-    attn.check_prompt(prompt)
-    bridge = hooked.load(model, device=device)
-    result = attn.attention_maps(bridge, prompt, config, model=model, seed=seed)
+    result = attention(model, prompt, layers=layers, heads=heads, max_tokens=max_tokens, device=device, seed=seed)
     d = result.to_dict()
-    figs = attn.plot_attention_maps(d)  # build every figure before writing anything
     _warn_truncated(d)
-    paths = _save(figs, out)
     sel = " ".join(f"L{layer}:{','.join(map(str, hs))}" for layer, hs in zip(d["layers"], d["heads"], strict=True))
-    summary = (f"{model}: {len(d['tokens'])} tokens, heads {sel}; "
-               f"next token '{d['next_token']}' p={d['next_token_prob']:.3f}\nfigures: "
-               + ", ".join(str(p) for p in paths if p.suffix == ".png"))
-    emit(d, out, as_json, summary)
+    _save(result, out if out is not None else Path("attention"), as_json,
+          f"{model}: {len(d['tokens'])} tokens, heads {sel}; next token '{d['next_token']}' p={d['next_token_prob']:.3f}")
 
 
 @app.command("attention-evolution")
 def attention_evolution_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="Training run dir with checkpoints/epoch-NNN/.")],
+    series: SeriesArg,
     prompt: PromptOpt,
     heads: Annotated[str | None, typer.Option(
         "--heads", help="LAYER.HEAD terms to plot, e.g. '0.1,1.3', '1.*' or '*.0'. Default: head-mean per layer.")] = None,
-    induction_len: Annotated[int, typer.Option(
-        "--induction-len", min=1, help="Length S of the random sequence repeated twice for the induction score.")] = 32,
-    induction_batch: Annotated[int, typer.Option(
-        "--induction-batch", min=1, help="Random repeated sequences averaged per checkpoint.")] = 4,
+    x: XOpt = None,
+    induction_len: IndLenOpt = 32,
+    induction_batch: IndBatchOpt = 4,
     max_tokens: MaxTokOpt = None,
+    tokenizer: TokenizerOpt = None,
+    meta: MetaOpt = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output dir. Default: RUN_DIR/attention-evolution.")] = None,
+        "--out", "-o", help="Output dir. Default: SERIES/attention-evolution for one local dir, else ./attention-evolution.", callback=check_out_dir)] = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Attention of PROMPT at every epoch checkpoint of RUN_DIR: pattern grid + head scores over training."""
-    from tqdm import tqdm
+    """Attention of PROMPT at every checkpoint of SERIES: pattern grid + head scores over training.
+
+    Shards over processes with `torchrun --nproc_per_node=N -m interp.cli attention-evolution ...`."""
+    from interp.attention import attention_evolution, is_main_process
+    from interp.seeding import set_seed
 
     set_seed(seed)
-    config = attn.EvolutionConfig(heads=heads, max_tokens=max_tokens, induction_len=induction_len,
-                                  induction_batch=induction_batch, seed=seed)
-    attn.check_prompt(prompt)
-    ckpts = attn.run_checkpoints(run_dir)  # validates RUN_DIR before any loading
-    out = out if out is not None else Path(run_dir) / "attention-evolution"
-    it = tqdm(attn.iter_run_checkpoints(run_dir, device=device), total=len(ckpts), desc="checkpoints",
-              unit="ckpt", file=sys.stderr, disable=None)
-    result = attn.attention_evolution(it, prompt, config, run_dir=str(run_dir))
+    out = out if out is not None else _default_out(series, "attention-evolution")
+    result = attention_evolution(series if len(series) > 1 else series[0], prompt, heads=heads, x=x,
+                                 induction_len=induction_len, induction_batch=induction_batch, max_tokens=max_tokens,
+                                 tokenizer=tokenizer, meta=meta, device=device, seed=seed)
+    if not is_main_process():
+        return
     d = result.to_dict()
-    figs = [("attention_evolution_grid", attn.plot_attention_evolution_grid(d)),
-            ("attention_evolution_scores", attn.plot_attention_evolution_metrics(d))]
     _warn_truncated(d)
-    paths = _save(figs, out)
-    last = d["checkpoints"][-1]
     js = [c["js_distance"] for c in d["checkpoints"] if c["js_distance"] is not None]
     js_txt = ""
     if js:
         means = [sum(sum(r) for r in m) / (d["n_layers"] * d["n_heads"]) for m in js]
-        js_txt = "\nmean JS distance to previous epoch: " + " ".join(f"{v:.3f}" for v in means)
-    summary = (f"{run_dir}: {len(d['epochs'])} checkpoints (epochs {d['epochs'][0]}..{d['epochs'][-1]}), "
-               f"{len(d['tokens'])} prompt tokens; last epoch predicts '{last['next_token']}' "
-               f"p={last['next_token_prob']:.3f}{js_txt}\nfigures: "
-               + ", ".join(str(p) for p in paths if p.suffix == ".png"))
-    emit(d, out, as_json, summary)
+        js_txt = "\nmean JS distance to previous checkpoint: " + " ".join(f"{v:.3f}" for v in means)
+    last = d["checkpoints"][-1]
+    _save(result, out, as_json,
+          f"{d['run_dir']}: {len(d['labels'])} checkpoints ({d['labels'][0]} .. {d['labels'][-1]}, x = {d['x']} "
+          f"{_fmt_x(d['x_values'][0])}..{_fmt_x(d['x_values'][-1])}), {len(d['tokens'])} prompt tokens; "
+          f"last predicts '{last['next_token']}' p={last['next_token_prob']:.3f}{js_txt}")
+
+
+@app.command("head-formation")
+def head_formation_cmd(
+    series: SeriesArg,
+    prompt: Annotated[str | None, typer.Option(
+        "--prompt", "-p", help="Prompt for the previous-token and sink scores. Default: a built-in sentence.")] = None,
+    thresholds: Annotated[str | None, typer.Option(
+        "--thresholds", help="TYPE=VALUE overrides, e.g. 'prev_token=0.5,induction=0.4' "
+                             "(types: prev_token, induction, duplicate_token, sink).")] = None,
+    x: XOpt = None,
+    induction_len: IndLenOpt = 32,
+    induction_batch: IndBatchOpt = 4,
+    max_tokens: MaxTokOpt = None,
+    tokenizer: TokenizerOpt = None,
+    meta: MetaOpt = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output dir. Default: SERIES/head-formation for one local dir, else ./head-formation.", callback=check_out_dir)] = None,
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """When heads form over SERIES: per-head previous-token, induction, duplicate-token and sink scores, the first
+    checkpoint where each crosses its threshold and stays above it, and the loss curve beside them."""
+    from interp.attention import DEFAULT_PROMPT, head_formation, is_main_process, parse_thresholds
+    from interp.seeding import set_seed
+
+    set_seed(seed)
+    parse_thresholds(thresholds)  # syntax first, before any model is loaded
+    out = out if out is not None else _default_out(series, "head-formation")
+    result = head_formation(series if len(series) > 1 else series[0], prompt or DEFAULT_PROMPT, thresholds=thresholds,
+                            x=x, induction_len=induction_len, induction_batch=induction_batch, max_tokens=max_tokens,
+                            tokenizer=tokenizer, meta=meta, device=device, seed=seed)
+    if not is_main_process():
+        return
+    d = result.to_dict()
+    lines = []
+    for s in d["summary"]:
+        f = s["first"]
+        first = (f"first {f['head_name']} at {f['label']} ({d['x']} {_fmt_x(f['x'])})" if f else "none formed")
+        best = s["best_final"]
+        lines.append(f"  {s['type']:<16} ≥ {s['threshold']:<4g} {s['n_formed']:>3}/{s['n_heads_total']} formed; {first}; "
+                     f"best final {best['head_name']} {best['score']:.3f}" if best else f"  {s['type']}: no scores")
+    _save(result, out, as_json, f"{d['source']}: {len(d['labels'])} checkpoints\n" + "\n".join(lines))

@@ -317,7 +317,7 @@ def test_cli_attention_evolution(fake_run, tmp_path, capsys):
     (["RUN", "--prompt", "hi", "--heads", "x"], "LAYER.HEAD"),
     (["RUN", "--prompt", "hi", "--heads", "1.*,1.2"], "listed twice"),
     (["RUN", "--prompt", " "], "prompt is empty"),
-    (["EMPTY", "--prompt", "hi"], "no epoch checkpoints"),
+    (["EMPTY", "--prompt", "hi"], "has no checkpoints"),
 ])
 def test_cli_attention_evolution_errors(fake_run, tmp_path, capsys, args, match):
     (tmp_path / "empty").mkdir()
