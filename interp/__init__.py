@@ -1,3 +1,78 @@
-"""interp: train, hook, analyse and evaluate small decoder-only language models."""
+"""interp: train, hook, analyse and evaluate small decoder-only language models.
+
+A notebook reads like the CLI (every function is the one the CLI command calls, same names/defaults)::
+
+    import interp
+    run = "runs/tiny"
+    interp.train(run, preset="tiny", epochs=1)
+    model = interp.load(run)                                   # TransformerBridge
+    maps = interp.attention(model, "The king said that he")    # FrozenResult: .to_dict() .plot() .save(dir)
+    abl = interp.ablate(model, heads="0.1,1.3", method="mean")
+    interp.coref(model, data="builtin-small")
+
+Names are resolved lazily (`interp.api.API`): `import interp` does not import torch. A few public names
+coincide with subpackages (`interp.train`, `interp.attention`): those modules are made callable, so
+`interp.attention(model, prompt)` calls the analysis and `interp.attention.AttentionConfig` still works.
+Unknown keyword arguments raise `TypeError` naming the valid ones; bad input raises `interp.UserError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+import types
+from typing import Any
+
+from interp.api import API, checked, target
 
 __version__ = "0.1.0"
+__all__ = sorted(API)
+
+
+class _CallableModule(types.ModuleType):
+    """A subpackage whose name is also a public function (`interp.train`): calling it calls the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _function(self.__name__.rpartition(".")[2])(*args, **kwargs)
+
+    @property
+    def __signature__(self) -> inspect.Signature:  # inspect.signature(interp.attention) → the function's
+        return inspect.signature(_function(self.__name__.rpartition(".")[2]))
+
+
+class _Interp(types.ModuleType):
+    """The `interp` package: submodules bound under a public function's name become callable."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in API and isinstance(value, types.ModuleType) and type(value) is types.ModuleType:
+            value.__class__ = _CallableModule
+        super().__setattr__(name, value)
+
+
+_wrapped: dict[str, Any] = {}
+
+
+def _function(name: str) -> Any:
+    if name not in _wrapped:
+        obj = target(name)
+        _wrapped[name] = checked(name, obj) if inspect.isfunction(obj) else obj
+    return _wrapped[name]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in API:
+        raise AttributeError(f"module 'interp' has no attribute {name!r}")
+    if importlib.util.find_spec(f"interp.{name}") is not None:  # a subpackage of the same name
+        return importlib.import_module(f"interp.{name}")  # bound (callable) by _Interp.__setattr__
+    value = _function(name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(API))
+
+
+sys.modules[__name__].__class__ = _Interp

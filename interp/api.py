@@ -1,0 +1,100 @@
+"""The public Python API: the name → "module:function" table behind `import interp`, and its call wrapper.
+
+`interp/__init__.py` exposes every name of `API` lazily (importing `interp` imports neither torch nor
+transformers nor matplotlib; the target module is imported on first use). Each function is the one
+the CLI command calls, with the CLI's names and defaults, so a notebook reads like the CLI:
+
+    import interp
+    model = interp.load("runs/small")                       # a TransformerBridge
+    res = interp.attention(model, "The king said that he")  # a FrozenResult
+    res.to_dict(); res.plot(); res.save("out/attention")    # JSON · figures · what the CLI writes
+
+Calls go through `checked`: an unknown keyword argument raises `TypeError` naming the valid ones
+(instead of Python's bare "unexpected keyword argument"). User errors raise `interp.UserError` with
+the one-line message the CLI prints.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import os
+from collections.abc import Callable
+from typing import Any
+
+# public name → "module:attribute" (functions are wrapped by `checked`; classes are returned as is)
+API: dict[str, str] = {
+    "load": "interp.api:load",
+    "train": "interp.train.api:train",
+    "attention": "interp.attention.maps:attention",
+    "attention_evolution": "interp.attention.evolution:attention_evolution",
+    "head_formation": "interp.attention.formation:head_formation",
+    "ablate": "interp.ablation.ablate:ablate",
+    "ablate_sweep": "interp.ablation.sweep:ablate_sweep",
+    "patch": "interp.patching.api:patch",
+    "import_nanogpt": "interp.importers.nanogpt:import_nanogpt",
+    "perplexity": "evals.api:perplexity",
+    "sensitivity": "evals.api:sensitivity",
+    "trimmed": "evals.trimmed.api:trimmed",
+    "regress": "evals.regress.run:regress",
+    "UserError": "interp.errors:UserError",
+}
+
+
+def target(name: str) -> Any:
+    """The object a public name stands for (imports its module)."""
+    module, _, attr = API[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _valid_keywords(fn: Callable[..., Any]) -> tuple[list[str], bool]:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return [], True
+    params = sig.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return [], True
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)], False
+
+
+def check_keywords(name: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """TypeError naming the valid keyword arguments when `kwargs` has one `fn` does not take."""
+    valid, anything = _valid_keywords(fn)
+    if anything:
+        return
+    unknown = [k for k in kwargs if k not in valid]
+    if unknown:
+        raise TypeError(f"interp.{name}() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+                        f"valid keyword arguments: {', '.join(valid)}")
+
+
+def checked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` with its signature/docstring, raising a TypeError that names the valid keywords on a typo."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        check_keywords(name, fn, kwargs)
+        return fn(*args, **kwargs)
+
+    call.__module__ = "interp"
+    call.__qualname__ = name
+    return call
+
+
+def load(ref: str | os.PathLike[str], *, device: str = "cpu") -> Any:
+    """Load any model reference as a `transformer_lens.TransformerBridge` (eval mode, raw HF weights).
+
+    `ref`: a training run dir (→ its checkpoints/best), a checkpoint or HF dir (safetensors only), a local
+    `.gguf` file (de-quantized and converted once to a cached HF dir), `"gemma-3-270m"` (the packaged
+    weights), or a hub id such as `"google/gemma-2b"` (needs network). `device`: cpu, cuda, cuda:N, mps.
+    Bad references raise `interp.UserError` with the CLI's one-line message.
+    """
+    from interp import hooked
+    from interp.devices import check_device
+
+    return hooked.load(str(os.fspath(ref)), device=check_device(device))
+
+
+__all__ = ["API", "check_keywords", "checked", "load", "target"]
