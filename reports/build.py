@@ -2,6 +2,9 @@
 
     collect (reports.collect)  →  sections (reports.sections registry)  →  render (reports.html / reports.pdf)
 
+Every stage is checked against the registry BEFORE anything is drawn (unknown kind / newer schema →
+UserError), and a section that cannot be built is an error too: a report is complete or not written.
+
 The run metadata at the top of the report comes from the first training run's run.json (model shape,
 seed, corpus + split hashes, package versions, git commit) and from what the analyses recorded
 (`model`, `seed`, `run_dir`). No timestamps are added: the same tree gives byte-identical output.
@@ -20,7 +23,7 @@ from interp import __version__
 from interp.errors import UserError
 from reports.collect import Collection, Stage, collect
 from reports.document import Report, fmt
-from reports.sections import build_section, order_key
+from reports.sections import build_section, check_stage, order_key
 
 FORMATS = ("html", "pdf")
 
@@ -101,6 +104,8 @@ def build_report(results_dir: str | os.PathLike, title: str | None = None, progr
     from tqdm import tqdm
 
     coll = collect(results_dir)
+    for s in coll.stages:
+        check_stage(s)
     stages = sorted(coll.stages, key=order_key)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
@@ -117,6 +122,7 @@ class RenderedReport:
     html: str | None = None
     pdf: bytes | None = None
     pdf_pages: int = 0
+    pdf_main_pages: int = 0  # pages before the appendix
 
 
 def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
@@ -129,7 +135,7 @@ def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMA
             raise UserError(f"unknown report format {f!r}; use one or more of: {', '.join(FORMATS)}")
     report = build_report(results_dir, title, progress=progress)
     html = pdf = None
-    pages = 0
+    pages = main = 0
     if "html" in formats:
         from reports.html import render_html
 
@@ -137,5 +143,5 @@ def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMA
     if "pdf" in formats:
         from reports.pdf import render_pdf
 
-        pdf, pages = render_pdf(report, progress=progress)
-    return RenderedReport(report=report, html=html, pdf=pdf, pdf_pages=pages)
+        pdf, pages, main = render_pdf(report, progress=progress)
+    return RenderedReport(report=report, html=html, pdf=pdf, pdf_pages=pages, pdf_main_pages=main)

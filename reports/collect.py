@@ -9,8 +9,12 @@
 
 Only JSON and image files are read — never a model, never a pickle. Hidden folders (atomic-write
 temp dirs `.name.tmp`) and symlinked folders are skipped; the walk is sorted, so the same tree always
-gives the same stages in the same order. A results.json that is not valid JSON (or not an object) is
-not fatal: it is listed in `Collection.skipped` and the report says so.
+gives the same stages in the same order.
+
+Strict: a results.json that is not a JSON object, a figure saved as .png without its .svg twin (or
+the reverse: `FrozenResult.save` writes both), or a figure that is not a valid PNG/SVG is a
+`UserError` — the report is built completely or not at all. Only images over MAX_FIGURE_BYTES are
+left out (listed in `Collection.skipped`, and the report says so).
 """
 
 from __future__ import annotations
@@ -61,18 +65,17 @@ class Collection:
     skipped: tuple[str, ...] = field(default=())
 
 
-def _read_json_object(path: Path, rel: str, skipped: list[str]) -> dict[str, Any] | None:
+def _read_json_object(path: Path, rel: str, skipped: list[str]) -> dict[str, Any]:
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
-            skipped.append(f"{rel}: larger than {MAX_JSON_BYTES // 2**20} MiB, not read")
-            return None
+            raise UserError(f"{rel} is larger than {MAX_JSON_BYTES // 2**20} MiB; not a results file of interp")
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        skipped.append(f"{rel}: not readable JSON ({type(e).__name__}: {str(e)[:120]})")
-        return None
+        raise UserError(f"{rel} is not readable JSON ({type(e).__name__}: {str(e)[:120]}); "
+                        "rerun the command that wrote it, or remove it") from e
     if not isinstance(data, dict):
-        skipped.append(f"{rel}: top-level JSON is a {type(data).__name__}, expected an object")
-        return None
+        raise UserError(f"{rel}: top-level JSON is a {type(data).__name__}, expected an object; "
+                        "rerun the command that wrote it, or remove it")
     return data
 
 
@@ -112,6 +115,16 @@ def _figures(folder: Path, root: Path, skipped: list[str]) -> tuple[FigureFile, 
             skipped.append(f"{rel}: image of {size / 2**20:.1f} MiB is larger than {MAX_FIGURE_BYTES // 2**20} MiB, not embedded")
             continue
         by_stem.setdefault(p.stem, {})[p.suffix.lower()[1:]] = p.read_bytes()
+    for stem, f in by_stem.items():
+        rel = (folder / stem).relative_to(root).as_posix()
+        for have, want in (("png", "svg"), ("svg", "png")):
+            if have in f and want not in f:
+                raise UserError(f"figure {rel}.{want} is missing (its .{have} is there; every figure is saved as "
+                                "PNG + SVG): rerun the command that wrote the folder")
+        if "png" in f and not f["png"].startswith(b"\x89PNG\r\n\x1a\n"):
+            raise UserError(f"figure {rel}.png is not a valid PNG file; rerun the command that wrote it")
+        if "svg" in f and b"<svg" not in f["svg"][:4096]:
+            raise UserError(f"figure {rel}.svg is not a valid SVG file; rerun the command that wrote it")
     return tuple(
         FigureFile(name=stem, rel=(folder / stem).relative_to(root).as_posix(), png=f.get("png"), svg=f.get("svg"))
         for stem, f in sorted(by_stem.items())
@@ -162,9 +175,8 @@ def collect(results_dir: str | os.PathLike) -> Collection:
             stages.append(Stage(rel=rel_dir, source=(folder / RESULTS_NAME).relative_to(root).as_posix(),
                                 kind=kind, data=results, figures=figures))
     if not stages:
-        hint = f" ({len(skipped)} unreadable: {skipped[0]})" if skipped else ""
         raise UserError(
-            f"no results.json or run.json found under {str(results_dir)!r}{hint}; "
+            f"no results.json or run.json found under {str(results_dir)!r}; "
             "run an analysis with --out there first"
         )
     return Collection(root=root, stages=tuple(stages), skipped=tuple(skipped))

@@ -6,14 +6,20 @@ A report is a list of `Section`s; a section is a title, a reading guide and a li
     Table       header + rows of already-formatted cell strings (+ a note, e.g. "12 more rows")
     Figure      PNG bytes and/or SVG bytes with a caption (file name or "rebuilt from results")
     Preformatted  verbatim text (prompts, generations, raw JSON) shown in a monospace box
+    Chart       a chart drawn from results data by `draw(fig)` into a matplotlib Figure/SubFigure at
+                full print width (HTML: inline SVG; PDF: drawn on the page, so it stays vector)
 
-Section builders (`reports.sections`) produce these from results JSON; renderers never look at
-the raw results again, so adding a renderer (or a section kind) touches one place.
+A Section has its main blocks (key figure(s), headline table, short notes), its `findings` (one line
+each, shown together on the report's first page) and its `appendix` (every other value; the end of the
+PDF, collapsed <details> in HTML). Section builders (`reports.sections`) produce these from results
+JSON; renderers never look at the raw results again, so adding a renderer (or a section kind) touches
+one place.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +52,39 @@ class Figure:
     svg: bytes | None = None
 
 
-Block = Paragraph | Preformatted | Table | Figure
+@dataclass(frozen=True)
+class Chart:
+    """A vector chart: `draw(fig)` draws into a Figure/SubFigure of PRINT_WIDTH_IN × `height` inches."""
+
+    caption: str
+    draw: Callable[[Any], None]
+    height: float = 3.0  # inches at full print text width
+
+
+Block = Paragraph | Preformatted | Table | Figure | Chart
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report's Findings: the number, its interval, the chance/baseline level, a verdict.
+
+    `verdict` must not claim more than `interval` supports (see reports.sections.base.verdict_vs)."""
+
+    label: str  # what was measured, e.g. "Coreference: head 7.0 (held-out)"
+    value: str  # the number as shown, e.g. "42/42 = 1.00"
+    verdict: str  # plain words, e.g. "above chance"
+    interval: str = ""  # e.g. "95% CI [0.92, 1.00]"
+    baseline: str = ""  # e.g. "chance 0.5"
+    section_id: str = ""  # filled in when the report is assembled (link target)
+
+    @property
+    def line(self) -> str:
+        parts = [f"{self.label}: {self.value}"]
+        if self.interval:
+            parts.append(f" {self.interval}")
+        if self.baseline:
+            parts.append(f", {self.baseline}")
+        return "".join(parts) + f" — {self.verdict}"
 
 
 @dataclass(frozen=True)
@@ -56,18 +94,24 @@ class Section:
     kind: str
     source: str  # results file relative to RESULTS_DIR ("" for the metadata section)
     guide: str  # one paragraph: what the metric means, chance level, how to read the figures
-    blocks: tuple[Block, ...] = ()
-    tailored: bool = True  # False → rendered by the generic fallback (unknown kind)
+    blocks: tuple[Block, ...] = ()  # main body: key figure(s), headline table, short notes
+    findings: tuple[Finding, ...] = ()
+    appendix: tuple[Block, ...] = ()  # every other value (end of the report)
+    tailored: bool = True  # always True: an unknown kind is an error, never a generic view
     attention: dict[str, Any] | None = None  # data for the interactive attention view (HTML only)
     raw: str = ""  # the results file as text (possibly cut), shown collapsed in HTML only
 
     @property
     def n_tables(self) -> int:
-        return sum(isinstance(b, Table) for b in self.blocks)
+        return sum(isinstance(b, Table) for b in (*self.blocks, *self.appendix))
 
     @property
     def n_figures(self) -> int:
-        return sum(isinstance(b, Figure) for b in self.blocks)
+        return sum(isinstance(b, (Figure, Chart)) for b in (*self.blocks, *self.appendix))
+
+    @property
+    def n_key_figures(self) -> int:
+        return sum(isinstance(b, (Figure, Chart)) for b in self.blocks)
 
 
 @dataclass(frozen=True)
@@ -76,7 +120,11 @@ class Report:
     results_dir: str
     metadata: tuple[tuple[str, str], ...]  # (key, value) pairs shown on the title page / header
     sections: tuple[Section, ...]
-    skipped: tuple[str, ...] = field(default=())  # "path: why" for unreadable inputs
+    skipped: tuple[str, ...] = field(default=())  # "path: why" for inputs left out (e.g. oversized images)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for s in self.sections for f in s.findings)
 
 
 # ----------------------------------------------------------------------------- cell formatting

@@ -1,6 +1,6 @@
-"""Generic rendering of any results JSON object into report blocks (the fallback for unknown kinds,
-and the tail of every tailored section: keys a tailored builder did not use are shown here, so a
-schema change in an analysis never silently drops data from the report).
+"""Generic rendering of the values a section's builder did not show, for the report's appendix (so a
+new field in an analysis never silently drops out of the report). Unknown result kinds are NOT
+rendered generically: they are an error (reports.sections).
 
     value shape                                  rendered as
     -------------------------------------------  ---------------------------------------------------
@@ -18,12 +18,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from reports import charts
-from reports.document import Block, Figure, Paragraph, Table, fmt, is_number, is_scalar
+from reports.document import Block, Chart, Paragraph, Table, fmt, is_number, is_scalar
 
 MAX_ROWS = 50
 MAX_COLS = 14
 SMALL_MATRIX = (24, 16)  # (rows, cols): also shown as a table
 HIDDEN_KEYS = frozenset({"schema_version", "kind"})
+MAX_HEATMAP_CELLS = 64 * 64  # larger matrices are not drawn (they would be unreadable anyway)
 
 
 def records_table(records: list[dict[str, Any]], caption: str = "", columns: Iterable[str] | None = None,
@@ -100,9 +101,11 @@ def value_blocks(key: str, v: Any) -> list[Block]:
     shape = matrix_shape(v)
     if shape is not None and len(shape) == 2 and shape[0] >= 2 and shape[1] >= 2:
         out: list[Block] = []
-        if shape[0] * shape[1] <= charts.MAX_HEATMAP_CELLS:
-            out.append(Figure(caption=f"{key} ({shape[0]} × {shape[1]}), drawn from results.json",
-                              png=charts.heatmap(v, title=key, xlabel="index 1", ylabel="index 0")))
+        if shape[0] * shape[1] <= MAX_HEATMAP_CELLS:
+            out.append(Chart(caption=f"{key} ({shape[0]} × {shape[1]}), drawn from results.json",
+                             draw=lambda fig, v=v, key=key: charts.draw_heatmap(fig, v, title=key, xlabel="index 1",
+                                                                                ylabel="index 0"),
+                             height=min(4.0, 1.4 + 0.25 * shape[0])))
         if shape[0] <= SMALL_MATRIX[0] and shape[1] <= SMALL_MATRIX[1]:
             out.append(Table(columns=("", *(str(j) for j in range(shape[1]))),
                              rows=tuple((str(i), *(fmt(x) for x in row)) for i, row in enumerate(v)),

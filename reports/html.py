@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reports.document import Figure, Paragraph, Preformatted, Report, Section, Table
+from reports.document import Chart, Figure, Finding, Paragraph, Preformatted, Report, Section, Table
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _NUM = re.compile(r"^[-+]?(\d[\d,]*\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|nan|inf|—)%?$", re.IGNORECASE)
@@ -144,25 +144,40 @@ def _table(t: Table) -> str:
 
 
 def figure_src(f: Figure) -> str | None:
-    """data: URI for a figure (PNG preferred: smaller; SVG in <img> as fallback), None if neither is valid."""
-    if f.png and f.png.startswith(PNG_MAGIC):
-        return "data:image/png;base64," + base64.b64encode(f.png).decode("ascii")
+    """data: URI for a saved figure (SVG preferred: vector; PNG as fallback), None if neither is valid."""
     if f.svg and b"<svg" in f.svg[:4096]:
         return "data:image/svg+xml;base64," + base64.b64encode(f.svg).decode("ascii")
+    if f.png and f.png.startswith(PNG_MAGIC):
+        return "data:image/png;base64," + base64.b64encode(f.png).decode("ascii")
     return None
 
 
-def _figure(f: Figure) -> str:
+def _figure(f: Figure, cls: str = "") -> str:
     src = figure_src(f)
-    if src is None:
+    if src is None:  # collect() refuses invalid files; a hand-built Report may still hold one
         return f'<p class="skipped">figure {esc(f.caption)} could not be embedded: not a valid PNG or SVG file.</p>'
-    return (f'<figure><img src="{src}" alt="{esc(f.caption)}" loading="eager">'
+    return (f'<figure{cls}><img src="{src}" alt="{esc(f.caption)}" loading="eager">'
             f"<figcaption>{esc(f.caption)}</figcaption></figure>")
+
+
+def chart_svg(c: Chart) -> bytes:
+    """The chart as SVG at full print width (vector; fonts as paths, so it looks the same everywhere)."""
+    from reports import charts
+
+    return charts.render(c.draw, c.height, "svg")
+
+
+def _chart(c: Chart) -> str:
+    src = "data:image/svg+xml;base64," + base64.b64encode(chart_svg(c)).decode("ascii")
+    return (f'<figure class="key"><img src="{src}" alt="{esc(c.caption)}" loading="eager">'
+            f"<figcaption>{esc(c.caption)}</figcaption></figure>")
 
 
 def _block(b: Any) -> str:
     if isinstance(b, Table):
         return _table(b)
+    if isinstance(b, Chart):
+        return _chart(b)
     if isinstance(b, Figure):
         return _figure(b)
     if isinstance(b, Preformatted):
@@ -186,31 +201,58 @@ def _attention_view(sec: Section) -> str:
 
 
 def _section(sec: Section, number: int) -> str:
-    badge = f'<span class="badge">{esc(sec.kind)}</span>'
-    if not sec.tailored:
-        badge += '<span class="badge generic">generic view</span>'
-    parts = [f'<section id="{esc(sec.id)}"><h2>{number}. {esc(sec.title)} {badge}</h2>',
-             f'<p class="source">source: {esc(sec.source)}</p>',
-             f'<div class="guide"><strong>How to read this.</strong> {esc(sec.guide)}</div>']
-    view = _attention_view(sec)
-    figures_seen = False
-    for b in sec.blocks:
-        if view and isinstance(b, Figure) and not figures_seen:
-            parts.append(view)  # the interactive view goes right before the first attention figure
-            view = ""
-        figures_seen = figures_seen or isinstance(b, Figure)
-        parts.append(_block(b))
-    if view:
-        parts.append(view)
-    if sec.raw:
-        parts.append(f"<details><summary>raw {esc(Path(sec.source).name)}</summary><pre>{esc(sec.raw)}</pre></details>")
+    """Heading, key figure(s) first, then the reading guide, the headline table and short notes."""
+    parts = [f'<section id="{esc(sec.id)}"><h2>{number}. {esc(sec.title)}</h2>']
+    figs = [b for b in sec.blocks if isinstance(b, (Chart, Figure))]
+    rest = [b for b in sec.blocks if not isinstance(b, (Chart, Figure))]
+    parts += [_block(b) for b in figs]
+    parts.append(f'<div class="guide"><strong>How to read this.</strong> {esc(sec.guide)}</div>')
+    parts.append(_attention_view(sec))
+    parts += [_block(b) for b in rest]
+    if sec.appendix or sec.raw:
+        parts.append(f'<p class="source">source: {esc(sec.source)} · every other value: '
+                     f'<a href="#appx-{esc(sec.id)}">appendix</a></p>')
     parts.append("</section>")
-    return "\n".join(parts)
+    return "\n".join(p for p in parts if p)
+
+
+def _appendix(sec: Section, number: int) -> str:
+    body = "".join(_block(b) for b in sec.appendix)
+    if sec.raw:
+        body += f"<details><summary>raw {esc(Path(sec.source).name)}</summary><pre>{esc(sec.raw)}</pre></details>"
+    return (f'<details class="appx" id="appx-{esc(sec.id)}"><summary>{number}. {esc(sec.title)} — '
+            f"{len(sec.appendix)} more tables/figures ({esc(sec.source)})</summary>{body}</details>")
+
+
+def findings_groups(report: Report) -> list[tuple[str, list[tuple[Finding, int]]]]:
+    """Findings grouped by the results sub-folder of their section ('' = top level), in report order."""
+    groups: dict[str, list[tuple[Finding, int]]] = {}
+    for i, s in enumerate(report.sections, 1):
+        parts = s.source.split("/")
+        g = parts[0] if len(parts) > 2 else ""  # gemma/coref/results.json → "gemma"
+        for f in s.findings:
+            groups.setdefault(g, []).append((f, i))
+    return list(groups.items())
+
+
+def _findings(report: Report) -> str:
+    out = ['<section id="findings" class="findings"><h2>Findings</h2>']
+    for group, items in findings_groups(report):
+        if group:
+            out.append(f"<h3>{esc(group)}</h3>")
+        out.append("<table><tbody>")
+        for f, i in items:
+            extra = " ".join(x for x in (esc(f.interval), f"<span class=base>{esc(f.baseline)}</span>" if f.baseline else "") if x)
+            out.append(f'<tr><th><a href="#{esc(f.section_id)}">{esc(f.label)}</a></th><td>{esc(f.value)} {extra}</td>'
+                       f'<td class="verdict">{esc(f.verdict)}</td></tr>')
+        out.append("</tbody></table>")
+    out.append("</section>")
+    return "\n".join(out)
 
 
 # ----------------------------------------------------------------------------- page
 def render_html(report: Report) -> str:
-    """The whole report as one HTML document (str)."""
+    """The whole report as one HTML document (str): Findings, one section per analysis, appendix."""
     style = css()
     script = ATTENTION_JS if any(s.attention for s in report.sections) else ""
     csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(style)}; base-uri 'none'; form-action 'none'"
@@ -220,23 +262,25 @@ def render_html(report: Report) -> str:
     meta_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in report.metadata)
     skipped = ""
     if report.skipped:
-        skipped = ('<p class="skipped">Inputs that could not be used:</p><ul class="skipped">'
+        skipped = ('<p class="skipped">Inputs left out:</p><ul class="skipped">'
                    + "".join(f"<li>{esc(x)}</li>" for x in report.skipped) + "</ul>")
-    n = len(report.sections)
     body = "\n".join(_section(s, i) for i, s in enumerate(report.sections, 1))
+    appendix = "\n".join(_appendix(s, i) for i, s in enumerate(report.sections, 1))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(report.title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
         f'<header class="top"><h1>{esc(report.title)}</h1>'
-        f"<p>{n} section{'s' if n != 1 else ''} from {esc(report.results_dir)}</p></header>\n"
+        f"<p>{len(report.sections)} analyses from {esc(report.results_dir)} · "
+        '<a href="#appendix">appendix</a> · <a href="#metadata">run metadata</a></p></header>\n'
         '<div class="layout">\n<nav class="toc" aria-label="Contents"><h2>Contents</h2>'
-        '<p class="toc-meta"><a href="#metadata">Run metadata</a></p><ol>'
-        + "".join(toc) + "</ol></nav>\n<main>\n"
-        f'<section id="metadata"><h2>Run metadata</h2><div class="table-wrap"><table class="kv"><tbody>{meta_rows}'
-        f"</tbody></table></div>{skipped}</section>\n"
-        f"{body}\n</main>\n</div>\n"
+        '<p class="toc-meta"><a href="#findings">Findings</a></p><ol>'
+        + "".join(toc) + '</ol><p class="toc-meta"><a href="#appendix">Appendix</a></p></nav>\n<main>\n'
+        f"{_findings(report)}\n{body}\n"
+        f'<section id="appendix"><h2>Appendix</h2>{appendix}'
+        f'<details id="metadata" open><summary>Run metadata</summary><div class="table-wrap"><table class="kv"><tbody>'
+        f"{meta_rows}</tbody></table></div>{skipped}</details></section>\n</main>\n</div>\n"
         "<footer>Generated by interp from the results files listed above; figures are embedded, nothing is "
         "loaded from the network.</footer>\n"
         + (f"<script>{script}</script>\n" if script else "")

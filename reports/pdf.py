@@ -1,12 +1,15 @@
 """Render a `Report` as a multi-page PDF with matplotlib's PdfPages (no system packages needed).
 
-Layout: A4 portrait pages. Page 1 (and more if the contents are long) is the title page: title, run
-metadata and a table of contents with page numbers. Each section then starts on a new page: heading,
-source, reading guide, and its blocks flowed top to bottom —
+Layout: A4 portrait pages. Page 1 is Findings (one line per analysis) and a table of contents with
+page numbers. The sections follow, flowed top to bottom (a section starts on a new page only when
+its heading and key figure do not fit): heading, key figure, reading guide, headline table. Then the
+Appendix (every other table and figure, run metadata) on pages of its own —
 
+    Chart                     drawn by the section straight onto the page (a matplotlib SubFigure at full
+                              text width): vector, labels at their real print size
     Paragraph / Preformatted  wrapped text (monospace for prompts/generations), long text cut with a note
     Table                     drawn as text cells with rules; split across pages with the header repeated
-    Figure                    the PNG drawn with imshow at its natural size, scaled down to fit the page
+    Figure                    a saved PNG (appendix only) drawn with imshow, scaled down to fit the page
 
 The page flow is computed first, so contents page numbers are exact. Text is drawn with
 `parse_math=False`, so a '$' in a prompt is just a dollar sign. The PDF has no creation date:
@@ -26,7 +29,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from reports.document import Figure, Paragraph, Preformatted, Report, Section, Table
+from reports.document import Chart, Figure, Paragraph, Preformatted, Report, Section, Table
 from reports.html import PNG_MAGIC
 
 PAGE_W, PAGE_H = 8.27, 11.69  # A4, inches
@@ -214,6 +217,22 @@ class _Flow:
             self.lines(_wrap(t.note, 7.5), 7.5, gap=0.0, color="#616e7c")
         self.page.y -= 0.16
 
+    def chart(self, c: Chart) -> None:
+        """A vector chart drawn into a SubFigure of the page at full text width."""
+        from matplotlib.gridspec import GridSpec
+
+        cap_h = 0.32
+        h = min(c.height, PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - cap_h - 0.1)
+        if h + cap_h > self.room():
+            self.new_page()
+        page = self.page
+        fig = page.fig
+        gs = GridSpec(1, 1, figure=fig, left=MARGIN_X / PAGE_W, right=(MARGIN_X + TEXT_W) / PAGE_W,
+                      bottom=(page.y - h) / PAGE_H, top=page.y / PAGE_H)
+        c.draw(fig.add_subfigure(gs[0]))
+        page.y -= h + 0.03
+        self.lines(_wrap(c.caption, 7.5), 7.5, gap=0.14, color="#616e7c")
+
     def figure(self, f: Figure) -> None:
         if not (f.png and f.png.startswith(PNG_MAGIC)):
             what = "SVG only (shown in the HTML report)" if f.svg else "not a valid PNG — not embedded"
@@ -249,51 +268,86 @@ class _Flow:
         self.lines(_wrap(f.caption, 7.5), 7.5, gap=0.18, color="#616e7c", mono=True)
 
 
-def _section(flow: _Flow, sec: Section, number: int) -> None:
-    flow.new_page()
-    flow.heading(f"{number}. {sec.title}")
-    flow.lines([f"kind: {sec.kind}" + ("" if sec.tailored else " (generic view)") + f"    source: {sec.source}"],
-               8.0, gap=0.1, color="#616e7c", mono=True)
-    flow.guide(sec.guide)
-    for b in sec.blocks:
+def _blocks(flow: _Flow, blocks: tuple | list) -> None:
+    for b in blocks:
         if isinstance(b, Table):
             flow.table(b)
+        elif isinstance(b, Chart):
+            flow.chart(b)
         elif isinstance(b, Figure):
             flow.figure(b)
         elif isinstance(b, Preformatted):
             flow.preformatted(b)
         elif isinstance(b, Paragraph):
             flow.paragraph(b.text, size=9.0, gap=0.1)
+
+
+def _section(flow: _Flow, sec: Section, number: int) -> int:
+    """Heading + key figure(s) + guide + headline table + notes; a new page only when the heading and the
+    first figure do not fit in what is left of the current one."""
+    figs = [b for b in sec.blocks if isinstance(b, Chart)]
+    first = figs[0].height + 0.7 if figs else 1.6
+    if first + 0.5 > flow.room():
+        flow.new_page()
+    elif flow.page.y < PAGE_H - MARGIN_TOP - 1e-6:
+        flow.page.y -= 0.15
+    flow.heading(f"{number}. {sec.title}", size=13.0)
+    start = len(flow.pages)
+    _blocks(flow, figs)
+    flow.guide(sec.guide)
+    _blocks(flow, [b for b in sec.blocks if not isinstance(b, Chart)])
     if sec.attention:
         flow.paragraph("The interactive attention view (hover a token) is in the HTML report.", size=8.0,
                        color="#616e7c")
+    return start
 
 
-def _title_pages(report: Report, section_pages: list[int], offset: int) -> _Flow:
-    flow = _Flow(title=report.title)
+def _appendix(flow: _Flow, report: Report) -> None:
     flow.new_page()
-    flow.page.y -= 0.4
-    flow.heading(report.title, size=20)
-    flow.lines(["Interpretability and evaluation report"], 10, gap=0.25, color="#616e7c")
-    flow.lines(["Run metadata"], 12, gap=0.06, weight="bold")
+    flow.heading("Appendix: every other value", size=15.0)
+    for i, sec in enumerate(report.sections, 1):
+        if not sec.appendix:
+            continue
+        flow.heading(f"A{i}. {sec.title}", size=11.5)
+        flow.lines([f"source: {sec.source}"], 8.0, gap=0.08, color="#616e7c", mono=True)
+        _blocks(flow, sec.appendix)
+    flow.heading("Run metadata", size=11.5)
     for k, v in report.metadata:
         wrapped = _wrap(str(v), 8.5, TEXT_W - 1.9)
         flow.ensure(len(wrapped) * 8.5 * 1.38 / 72)
-        y = flow.page.y
-        flow.text_at(MARGIN_X, y, k, 8.5, weight="bold")
+        flow.text_at(MARGIN_X, flow.page.y, k, 8.5, weight="bold")
         flow.lines(wrapped, 8.5, gap=0.03, indent=1.9)
     if report.skipped:
-        flow.page.y -= 0.1
-        flow.lines(["Inputs that could not be used:"], 9, gap=0.02, weight="bold", color="#b45309")
+        flow.lines(["Inputs left out:"], 9, gap=0.02, weight="bold", color="#b45309")
         for s in report.skipped:
             flow.lines(_wrap("• " + s, 8), 8, gap=0.0, color="#b45309")
+
+
+def _title_pages(report: Report, section_pages: list[int], offset: int, appendix_page: int) -> _Flow:
+    """Page 1: title, Findings (grouped by results sub-folder), contents with page numbers."""
+    from reports.html import findings_groups
+
+    flow = _Flow(title=report.title)
+    flow.new_page()
+    flow.heading(report.title, size=17)
+    flow.lines([f"{len(report.sections)} analyses from {report.results_dir}"], 9, gap=0.15, color="#616e7c")
+    flow.lines(["Findings"], 13, gap=0.06, weight="bold")
+    for group, items in findings_groups(report):
+        if group:
+            flow.page.y -= 0.04
+            flow.lines([group], 10, gap=0.03, weight="bold", color="#616e7c")
+        for f, _ in items:
+            flow.lines(_wrap("• " + f.line, 8.8, TEXT_W - 0.15), 8.8, gap=0.035)
     flow.page.y -= 0.2
     flow.lines(["Contents"], 12, gap=0.06, weight="bold")
-    for i, (sec, p) in enumerate(zip(report.sections, section_pages, strict=True), 1):
+    rows = [(f"{i}. {sec.title}", p + offset) for i, (sec, p) in enumerate(zip(report.sections, section_pages,
+                                                                               strict=True), 1)]
+    rows.append(("Appendix: every other value, run metadata", appendix_page + offset))
+    for text, p in rows:
         flow.ensure(0.2)
         y = flow.page.y
-        flow.text_at(MARGIN_X + TEXT_W, y, str(p + offset), 9, ha="right")
-        flow.lines([_cut(f"{i}. {sec.title}", 95)], 9, gap=0.02)
+        flow.text_at(MARGIN_X + TEXT_W, y, str(p), 9, ha="right")
+        flow.lines([_cut(text, 95)], 9, gap=0.02)
     return flow
 
 
@@ -305,22 +359,23 @@ def _footer(page: _Page, title: str, n: int, total: int) -> None:
                   ha="right", family=BODY_FONT)
 
 
-def render_pdf(report: Report, progress: bool = False) -> tuple[bytes, int]:
-    """(PDF bytes, number of pages). `progress`: a tqdm bar on stderr over the pages written."""
+def render_pdf(report: Report, progress: bool = False) -> tuple[bytes, int, int]:
+    """(PDF bytes, number of pages, pages before the appendix). `progress`: a tqdm bar over pages written."""
     import sys
 
+    import matplotlib
     from tqdm import tqdm
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), matplotlib.rc_context({"pdf.fonttype": 42}):
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
         warnings.filterwarnings("ignore", message=r".*not compatible with tight_layout.*")
         body = _Flow(title=report.title)
-        starts = []
-        for i, sec in enumerate(report.sections, 1):
-            starts.append(len(body.pages) + 1)
-            _section(body, sec, i)
-        n_title = len(_title_pages(report, starts, 0).pages)  # dry run: how many title pages come first
-        title = _title_pages(report, starts, n_title)
+        body.new_page()
+        starts = [_section(body, sec, i) for i, sec in enumerate(report.sections, 1)]
+        n_body = len(body.pages)
+        _appendix(body, report)
+        n_title = len(_title_pages(report, starts, 0, n_body + 1).pages)  # dry run: how many title pages
+        title = _title_pages(report, starts, n_title, n_body + 1)
         pages = title.pages + body.pages
         buf = io.BytesIO()
         with PdfPages(buf, metadata={"CreationDate": None, "ModDate": None, "Title": report.title,
@@ -328,4 +383,4 @@ def render_pdf(report: Report, progress: bool = False) -> tuple[bytes, int]:
             for n, p in enumerate(tqdm(pages, desc="pdf pages", unit="page", disable=not progress, file=sys.stderr), 1):
                 _footer(p, report.title, n, len(pages))
                 pdf.savefig(p.fig)
-    return buf.getvalue(), len(pages)
+    return buf.getvalue(), len(pages), n_title + n_body
