@@ -6,8 +6,11 @@ pickle can build only dicts/lists/tuples/str/int/float/bool/None; anything that 
 (`os.system`, `builtins.eval`, a class) is refused with a one-line `UserError` and nothing runs.
 
 `char_tokenizer(stoi)`: a `tokenizers` WordLevel model over single characters (every character its own
-piece, ids exactly nanoGPT's `stoi`), a Fuse decoder (decode = ''.join), no BOS/EOS (nanoGPT has none, so
-`interp.tokens` prepends nothing). Characters outside the vocabulary are removed by the normalizer
+piece, ids exactly nanoGPT's `stoi`), a Fuse decoder (decode = ''.join). nanoGPT has no BOS/EOS; the
+tokenizer names the newline character (else id 0) as BOS/EOS/PAD, because `TransformerBridge` otherwise ADDS
+an `<|endoftext|>` token beyond the model's vocabulary (an id the embedding does not have). So prompts start
+with a newline — a line start, as nanoGPT's Shakespeare windows often do — by `interp.tokens`' one BOS rule.
+Characters outside the vocabulary are removed by the normalizer
 (nanoGPT's `encode` would raise KeyError) — the analyses then see the text without them.
 """
 
@@ -83,4 +86,6 @@ def char_tokenizer(stoi: dict[str, int]) -> Any:
     tk.normalizer = normalizers.Replace(Regex(f"[^{allowed}]"), "")  # drop characters nanoGPT never saw
     tk.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     tk.decoder = decoders.Fuse()
-    return PreTrainedTokenizerFast(tokenizer_object=tk, clean_up_tokenization_spaces=False)
+    special = "\n" if "\n" in stoi else min(stoi, key=stoi.__getitem__)
+    return PreTrainedTokenizerFast(tokenizer_object=tk, clean_up_tokenization_spaces=False, bos_token=special,
+                                   eos_token=special, pad_token=special)

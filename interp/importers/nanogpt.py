@@ -54,8 +54,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             ck = torch.load(p, map_location="cpu", weights_only=True, mmap=mmap)
             break
         except pickle.UnpicklingError as e:
-            m = re.search(r"GLOBAL ([\w.]+)", str(e)) or re.search(r"global[^\w]+([\w.]+)", str(e))
-            name = m.group(1) if m else "a non-tensor object"
+            m = re.search(r"GLOBAL ([\w.]+)", str(e))
+            if m is None:
+                raise UserError(f"{p} is not a readable torch checkpoint (UnpicklingError); pass nanoGPT's ckpt.pt") from None
+            name = m.group(1)
             raise UserError(f"{p} needs {name} to load, which torch.load(weights_only=True) refuses; interp never "
                             "unpickles arbitrary objects — re-save the checkpoint with only tensors, numbers, "
                             "strings and dicts") from None
