@@ -19,7 +19,6 @@ look at the antecedent also carry it?
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,5 +192,79 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
     )
 
 
-def config_dict(config: CausalConfig) -> dict[str, Any]:
-    return dataclasses.asdict(config)
+def causal_coref(model: Any, *, data: str = "builtin", top_k: int = 5, method: str = "exact", seed: int = 0,
+                 device: str = "cpu", progress: bool = False) -> CorefCausalResult:
+    """Public entry (`interp probe coref MODEL --causal`): model reference or loaded bridge, probe set name or
+    JSONL path (rows may give `corrupt`), → `CorefCausalResult` (kind 'coref_causal')."""
+    from probes.coref_data import load_probe_set
+
+    config = CausalConfig(top_k=top_k, method=method, seed=seed)
+    from interp.patching.api import PatchConfig
+
+    PatchConfig(methods=tuple(m.strip() for m in method.split(",") if m.strip()))  # validate before loading
+    label, examples = load_probe_set(data)
+    if isinstance(model, str):
+        from interp import hooked
+
+        name, bridge = model, hooked.load(model, device=device)
+    else:
+        name, bridge = str(getattr(model.cfg, "model_name", "model")), model
+    return coref_causal(bridge, examples, config, model=name, probe_set=label, progress=progress)
+
+
+# --------------------------------------------------------------------------------------------- figures
+def plot_look_vs_carry(result: dict[str, Any]):
+    """Side by side: fraction of the gap restored per head (carry) and attention accuracy per head (look)."""
+    import matplotlib.pyplot as plt
+
+    frac = np.array([[np.nan if v is None else v for v in row] for row in result["head_fraction"]], dtype=float)
+    acc = np.array(result["head_attention_accuracy"], dtype=float)
+    L, H = frac.shape
+    fig, axes = plt.subplots(1, 2, figsize=(2.0 + 1.1 * H, 1.4 + 0.32 * L))
+    m = float(np.nanmax(np.abs(frac))) if np.isfinite(frac).any() else 1.0
+    for ax, grid, title, kw in ((axes[0], frac, "carry: fraction of gap restored", {"cmap": "RdBu", "vmin": -m, "vmax": m}),
+                                (axes[1], acc, "look: attention accuracy", {"cmap": "RdBu_r", "vmin": 0, "vmax": 1})):
+        im = ax.imshow(grid, aspect="auto", **kw)
+        ax.set_xticks(range(H))
+        ax.set_yticks(range(L))
+        ax.set_xlabel("head")
+        ax.set_ylabel("layer")
+        ax.set_title(title, fontsize=8)
+        fig.colorbar(im, ax=ax)
+        if L * H <= 160:
+            for i in range(L):
+                for j in range(H):
+                    if np.isfinite(grid[i, j]):
+                        ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6)
+    lv = result["look_vs_carry"]
+    rho = lv.get("spearman_attention_accuracy_vs_fraction")
+    fig.suptitle(f"Coreference: heads that look vs heads that carry (n = {result['n_pairs']} pairs; "
+                 f"Spearman {'n/a' if rho is None else f'{rho:.2f}'})", fontsize=9)
+    return fig
+
+
+def plot_layers(result: dict[str, Any]):
+    """Fraction of the gap restored by each layer's attention output and MLP output."""
+    import matplotlib.pyplot as plt
+
+    lf = result["layer_fraction"]
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for i, (k, v) in enumerate(lf.items()):
+        xs = np.arange(len(v)) + (i - (len(lf) - 1) / 2) * 0.4
+        ax.bar(xs, [np.nan if x is None else x for x in v], 0.4, label=k)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("fraction of gap restored")
+    ax.legend(fontsize=7)
+    ax.set_title("Denoising each layer's attention / MLP output", fontsize=9)
+    return fig
+
+
+def causal_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Figures of a 'coref_causal' result dict (registered in interp.figures.FIGURES)."""
+    from interp.patching.plots import patching_figures
+
+    out = [("coref_look_vs_carry", plot_look_vs_carry(result))]
+    if result.get("layer_fraction"):
+        out.append(("coref_causal_layers", plot_layers(result)))
+    return out + [(f"coref_{n}", f) for n, f in patching_figures(result["patching"]) if "heads" not in n]

@@ -51,11 +51,19 @@ def coref_cmd(
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Best heads to report.")] = 5,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     query: Annotated[str, typer.Option("--query", help="Query token of a multi-token pronoun: first | last.")] = "first",
+    causal: Annotated[bool, typer.Option(
+        "--causal", help="Activation patching on corrupted twins (antecedent swapped for the other gender, or the "
+        "row's `corrupt`): which heads/layers CARRY the referent, next to the heads that look at it.")] = False,
+    method: Annotated[str, typer.Option(
+        "--method", help="With --causal: exact | atp | atp* | a comma list (estimates compared with exact).")] = "exact",
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Does attention from a pronoun go to its antecedent rather than a distractor? Plus P(right pronoun)."""
+    """Does attention from a pronoun go to its antecedent rather than a distractor? Plus P(right pronoun).
+    With --causal: do the heads that look at the antecedent also carry it (activation patching)?"""
+    if causal:
+        return _causal(model, data, out, top_k, method, device, seed, as_json)
     from interp import hooked
     from interp.seeding import set_seed
     from probes.coref import CorefConfig, coref_probe, save_figures
@@ -70,3 +78,34 @@ def coref_cmd(
     if out is not None:
         save_figures(d, out)
     emit(d, out, as_json, _summary(d))
+
+
+def _causal_summary(d: dict) -> str:
+    lv, tg = d["look_vs_carry"], d["top_heads_together"]
+    rho = lv["spearman_attention_accuracy_vs_fraction"]
+    lines = [
+        f"causal coref: {d['model']}  set={d['probe_set']}  pairs={d['n_pairs']} of {d['n_examples']} "
+        f"(skipped {d['n_skipped']}); logit diff clean {d['clean_logit_diff']:.3f}, corrupt {d['corrupt_logit_diff']:.3f}",
+        "  carry (fraction of gap restored, bootstrap 95%): " + ", ".join(
+            f"{r['head']} {r['fraction']:+.3f}" + (f" [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]" if "ci_low" in r else "")
+            for r in d["top_heads"]),
+        "  look (attention accuracy): " + ", ".join(
+            f"{r['head']} {r['accuracy']:.2f} (carries {r['fraction']:+.3f})" for r in d["attention_best_heads"]),
+        f"  top-{lv['top_k']} carriers patched together: {tg['fraction']:+.3f} [{tg['ci_low']:+.2f}, {tg['ci_high']:+.2f}]",
+        f"  overlap of top-{lv['top_k']} lookers and carriers: {lv['overlap'] or 'none'}; Spearman over heads "
+        f"{'n/a' if rho is None else f'{rho:.3f}'}",
+    ]
+    return "\n".join(lines)
+
+
+def _causal(model: str, data: str, out: Path | None, top_k: int, method: str, device: str, seed: int,
+            as_json: bool) -> None:
+    from interp.seeding import set_seed
+    from probes.coref_causal import causal_coref
+
+    set_seed(seed)
+    res = causal_coref(model, data=data, top_k=top_k, method=method, seed=seed, device=device, progress=not as_json)
+    d = res.to_dict()
+    if out is not None:
+        res.save(out)
+    emit(d, None, as_json, _causal_summary(d) + (f"\nresults: {out / 'results.json'}" if out is not None else ""))
