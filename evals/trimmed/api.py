@@ -12,6 +12,7 @@ from evals.trimmed.evaluate import (
     check_train,
     evaluate_trimmed,
     parse_fit_head,
+    plan_train,
 )
 from evals.trimmed.features import FeatureCache, model_key
 from evals.trimmed.fit import MAX_ITER
@@ -94,6 +95,7 @@ def trimmed(
                         f"its labels are {', '.join(sorted(present))} (map raw labels with --label-map)")
     if train is not None:
         check_train(train, [ex for ex in data.examples if ex.label in cfg.labels], cfg.labels)
+        plan_train(train.examples, [lab.strip() for lab in cfg.labels], cfg)  # --shots / --fit-head sizes
     if isinstance(model, str):
         name, bridge = model, hooked.load(model, device=device)
     else:

@@ -226,19 +226,7 @@ def evaluate_trimmed(bridge, data: LabeledData, config: TrimmedConfig, train: La
     token_ids = [t["token_id"] for t in lab_tokens]
     n_ctx = int(bridge.cfg.n_ctx)
     max_tokens = min(config.max_tokens or n_ctx, n_ctx)
-    rng = random.Random(config.seed)
-
-    shots: list[Example] = []
-    if config.shots:
-        if config.shots > len(pool):
-            raise UserError(f"--shots {config.shots} exceeds the {len(pool)} usable train examples")
-        shot_idx = sorted(rng.sample(range(len(pool)), config.shots))
-        shots = [pool[i] for i in shot_idx]
-        taken = set(shot_idx)
-        pool = [ex for i, ex in enumerate(pool) if i not in taken]  # fit examples exclude the shots
-    fit_pool, val = split_for_fit(pool, labels, config.val_fraction, config.seed) if config.fit_sizes else ({}, [])
-    n_val = Counter(ex.label for ex in val)
-    check_fit_sizes(config.fit_sizes, fit_pool, n_val)
+    shots, fit_pool, val = plan_train(pool, labels, config)
     prefix = shots_prefix(shots, config.template)
     n_text_trunc = 0
 
@@ -308,6 +296,27 @@ def evaluate_trimmed(bridge, data: LabeledData, config: TrimmedConfig, train: La
         n_truncated=n_trunc, n_text_truncated=n_text_eval, gold=tuple(gold), variants=variants,
         calibration=calibration, fit=fit, learning_curve=curve, full_vocab=full_info,
     )
+
+
+def plan_train(pool: Sequence[Example], labels: Sequence[str], config: TrimmedConfig
+               ) -> tuple[list[Example], dict[str, list[Example]], list[Example]]:
+    """(k-shot demonstrations, per-class fit pool, validation examples) from the train examples, seeded.
+
+    Raises UserError when --shots exceeds the pool or a --fit-head size exceeds a class's fit pool.
+    """
+    rng = random.Random(config.seed)
+    pool = list(pool)
+    shots: list[Example] = []
+    if config.shots:
+        if config.shots > len(pool):
+            raise UserError(f"--shots {config.shots} exceeds the {len(pool)} usable train examples")
+        shot_idx = sorted(rng.sample(range(len(pool)), config.shots))
+        shots = [pool[i] for i in shot_idx]
+        taken = set(shot_idx)
+        pool = [ex for i, ex in enumerate(pool) if i not in taken]  # fit examples exclude the shots
+    fit_pool, val = split_for_fit(pool, labels, config.val_fraction, config.seed) if config.fit_sizes else ({}, [])
+    check_fit_sizes(config.fit_sizes, fit_pool, Counter(ex.label for ex in val))
+    return shots, fit_pool, val
 
 
 def check_train(train: LabeledData, evaluated: Sequence[Example], labels: Sequence[str]) -> None:

@@ -187,7 +187,7 @@ def test_cli_end_to_end_writes_results_and_figure(tiny_gpt2_dir, tmp_path, capsy
     out = tmp_path / "out"
     rc = run(["eval", "trimmed", str(tiny_gpt2_dir), "--dataset", str(FIX / "sst2_like" / "dev.tsv"),
               "--train-file", str(FIX / "sst2_like" / "train.tsv"), *SST2_FLAGS, "--label-map", "0=cat,1=ball",
-              "--template", "Review: {text}\\nSentiment:", "--shots", "2", "--calibrate", "--fit-head", "2",
+              "--template", "Review: {text}\\nSentiment:", "--shots", "2", "--calibrate", "--fit-head", "1,all",
               "--fit-steps", "10", "--limit", "4", "--out", str(out), "--seed", "1", "--json"])
     assert rc == 0, capsys.readouterr().err
     printed = json.loads(capsys.readouterr().out)
