@@ -181,7 +181,7 @@ def load_checkpoint(c: Checkpoint, device: str = "cpu") -> Any:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    hooked._check_local_dir(Path(c.ref))
+    _check_weights_dir(Path(c.ref))
     try:
         tok = AutoTokenizer.from_pretrained(c.tokenizer, local_files_only=True)
     except Exception as e:  # noqa: BLE001
@@ -252,13 +252,22 @@ def _complete(d: Path) -> bool:
     return d.is_dir() and (d / "config.json").exists() and (any(d.glob("*.safetensors")) or any(d.glob("*.bin")))
 
 
-def _check_weights(cks: Sequence[Checkpoint]) -> None:
+def _check_weights_dir(d: Path) -> None:
+    """Safetensors weights, complete (interp.hooked's checks, minus its tokenizer check: ours comes from elsewhere)."""
     from interp import hooked
 
+    weights = list(d.glob("*.safetensors"))
+    if not weights:
+        hooked._check_local_dir(d)  # the existing pickle / missing-weights error
+    for f in weights:
+        hooked._check_safetensors(f)
+
+
+def _check_weights(cks: Sequence[Checkpoint]) -> None:
     for c in cks:
         d = Path(c.ref)
         if not any(d.glob("*.safetensors")):
-            hooked._check_local_dir(d)  # the existing pickle / missing-weights error
+            _check_weights_dir(d)
 
 
 def _number(name: str) -> int | None:

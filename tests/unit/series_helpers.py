@@ -51,7 +51,7 @@ def trainer_output(root: Path, tok, steps: tuple[int, ...] = (500, 1000, 1500), 
     """HF Trainer layout: checkpoint-N/ without tokenizer files, tokenizer in the parent, trainer_state.json."""
     root.mkdir(parents=True)
     history = []
-    for i, s in enumerate(steps):
+    for i, s in enumerate(sorted(steps)):
         d = save_gpt2(root / f"checkpoint-{s}", tok, seed=10 + i, tokenizer=False)
         history += [{"step": s, "epoch": s / 1000, "loss": 5.0 - i, "num_input_tokens_seen": s * 512},
                     {"step": s, "epoch": s / 1000, "eval_loss": 5.2 - i}]
