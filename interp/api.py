@@ -30,6 +30,7 @@ API: dict[str, str] = {
     "attention": "interp.attention.maps:attention",
     "attention_evolution": "interp.attention.evolution:attention_evolution",
     "head_formation": "interp.attention.formation:head_formation",
+    "series": "interp.series:as_series",
     "ablate": "interp.ablation.ablate:ablate",
     "ablate_sweep": "interp.ablation.sweep:ablate_sweep",
     "patch": "interp.patching.api:patch",
