@@ -29,13 +29,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# IOI-flavoured coreference pairs (same token length in each pair; the corrupt swaps the antecedent's gender)
-PAIRS = [
-    ("John lost his keys, so Mary helped", "Mary lost his keys, so John helped", "him", "her"),
-    ("Mary called Tom because", "Tom called Mary because", "she", "he"),
-    ("The king thanked the queen because", "The queen thanked the king because", "he", "she"),
-    ("Sarah found a book and gave it to", "David found a book and gave it to", "her", "him"),
-]
+# IOI pairs (Wang et al. 2022): the corrupt repeats the other name, so the indirect object flips; one template,
+# so every pair has the same token length and the pairs run as one batch
+NAMES = [("John", "Mary"), ("Tom", "Sarah"), ("David", "Anna"), ("Peter", "Kate")]
+TEMPLATE = "After {a} and {b} went to the store, {s} gave a drink to"
+PAIRS = [(TEMPLATE.format(a=a, b=b, s=b), TEMPLATE.format(a=a, b=b, s=a), a, b) for a, b in NAMES]
 
 
 def small_model_dir(tmp: Path) -> str:
