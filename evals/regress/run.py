@@ -32,7 +32,7 @@ def evaluate(suite: Suite, model: Any, ctx: EvalContext, progress: bool = False,
     from tqdm import tqdm
 
     out: dict[str, dict[str, MetricValue]] = {}
-    for ev in tqdm(suite.evals, desc="regress", unit="eval", file=sys.stderr, disable=not progress, leave=False):
+    for ev in tqdm(suite.evals, desc="regress", unit="eval", file=sys.stderr, disable=(not progress) or None, leave=False):
         t0 = time.perf_counter()
         got = get_kind(ev.kind).adapter(model, ev.param_dict, ctx)
         missing = [m.metric for m in ev.metrics if m.metric not in got]
