@@ -190,3 +190,75 @@ def test_hf_registry_code_path_with_a_stub_datasets_module(monkeypatch):
                      ("fancyzhx/ag_news", None, "test")]
     with pytest.raises(UserError, match="train split"):
         ds.load("sst2", split="train", need_train=True)
+
+
+# ----------------------------------------------------------------------------- vader + leakage (issue 13)
+def _fake_vader_sdist(path: Path, rows: dict[str, list[str]]) -> None:
+    """A stand-in for vaderSentiment-3.3.2.tar.gz with the nested hutto_ICWSM_2014.tar.gz (same layout)."""
+    import io
+    import tarfile
+
+    def add(tf: tarfile.TarFile, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as tf:
+        for fname, lines in rows.items():
+            add(tf, f"hutto_ICWSM_2014/{fname}", ("\r\n".join(lines) + "\r\n").encode())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tf:
+        add(tf, ds.vader.INNER_ARCHIVE, inner.getvalue())
+
+
+def test_vader_datasets_sign_labels_dedupe_and_disjoint_split(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERP_CACHE", str(tmp_path))
+    ds.vader._rows.cache_clear()
+    amazon = [f"{i}_1\t{(-1) ** i * (0.5 + i % 3)}\tproduct sentence number {i} ." for i in range(40)]
+    amazon += ["90_1\t0\ta neutral sentence .", "91_1\t1.2\tProduct sentence number 2!",  # dup of row 2 (score +)
+               "92_1\t-2\tgood AND bad", "93_1\t2\tGood and bad."]  # same text, both signs: dropped
+    _fake_vader_sdist(ds.vader.sdist_path(), {"amazonReviewSnippets_GroundTruth.txt": amazon,
+                                              "tweets_GroundTruth.txt": [f"{i}\t{2.5 - i % 2 * 4}\ttweet {i}" for i in range(10)]})
+    test, train = ds.load("vader-amazon", need_train=True)
+    assert test.label_names == ("negative", "positive") and test.default_template == "Review: {text}\nSentiment:"
+    examples, n_zero, n_dup = ds.vader.labeled("vader-amazon")
+    assert n_zero == 1 and n_dup == 3 and len(examples) == 40
+    assert examples[1] == ds.Example("product sentence number 1 .", "negative")  # score -1.5 -> negative
+    assert test.label_counts() == {"negative": 4, "positive": 4} and len(train.examples) == 32
+    assert not {ds.normalise(e.text) for e in test.examples} & {ds.normalise(e.text) for e in train.examples}
+    assert ds.load("vader-amazon")[0].examples == test.examples  # fixed split, whatever --seed
+    assert test.source.startswith("pypi-sdist:vaderSentiment==3.3.2/")
+    tweets, _ = ds.load("vader-tweets")
+    assert tweets.label_counts() == {"negative": 1, "positive": 1} and tweets.examples[0].text.startswith("tweet")
+
+
+def test_vader_offline_is_a_one_line_user_error(tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("INTERP_CACHE", str(tmp_path))
+    monkeypatch.setattr(ds.vader, "_run_pip", lambda dest: subprocess.CompletedProcess(
+        [], 1, "", "WARNING: retrying\nERROR: Could not find a version that satisfies the requirement"))
+    with pytest.raises(UserError, match="could not download the vaderSentiment==3.3.2 sdist") as e:
+        ds.load("vader-tweets")
+    assert "\n" not in str(e.value) and "Could not find" in str(e.value)
+    ds.vader.sdist_path().write_bytes(b"not a tarball")
+    ds.vader._rows.cache_clear()
+    with pytest.raises(UserError, match="not a usable vaderSentiment sdist"):
+        ds.load("vader-tweets")
+
+
+def test_normalised_text_dedupe_and_overlap_refusal(tmp_path):
+    assert ds.normalise("  The  film's GREAT!! ") == ds.normalise("the film s great") == "the film s great"
+    a = [ds.Example("Fine film.", "pos"), ds.Example("fine  FILM", "pos"), ds.Example("bad", "neg")]
+    kept, n = ds.unique(a)
+    assert kept == (a[0], a[2]) and n == 1
+    assert ds.overlap(a, [ds.Example("FINE film!", "neg")]) == 2
+    kept, n = ds.drop_overlap(a, [ds.Example("bad.", "neg")])
+    assert n == 1 and kept == tuple(a[:2])
+    (tmp_path / "dev.tsv").write_text("0\tA dull mess .\n1\tA fine film .\n", encoding="utf-8")
+    (tmp_path / "train.tsv").write_text("0\ta dull mess\n1\tgreat fun .\n1\tA FINE FILM!\n", encoding="utf-8")
+    with pytest.raises(UserError, match="^2 of 3 train rows"):
+        ds.load(str(tmp_path / "dev.tsv"), fmt=SST2_FMT, train_file=str(tmp_path / "train.tsv"), need_train=True)
+    with pytest.raises(UserError, match="^2 of 3 train rows"):  # directory of split files too
+        ds.load(str(tmp_path), split="dev", fmt=SST2_FMT, need_train=True)
