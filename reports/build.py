@@ -125,15 +125,8 @@ class RenderedReport:
     pdf_main_pages: int = 0  # pages before the appendix
 
 
-def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
-                title: str | None = None, progress: bool = False) -> RenderedReport:
-    """The one pure entry point: build the report and render it in every requested format (in memory).
-
-    `progress` shows tqdm bars on stderr (sections built, PDF pages written); nothing else is printed."""
-    for f in formats:
-        if f not in FORMATS:
-            raise UserError(f"unknown report format {f!r}; use one or more of: {', '.join(FORMATS)}")
-    report = build_report(results_dir, title, progress=progress)
+def render(report: Report, formats: tuple[str, ...] = FORMATS, progress: bool = False) -> RenderedReport:
+    """Render a built Report in every requested format (in memory)."""
     html = pdf = None
     pages = main = 0
     if "html" in formats:
@@ -145,3 +138,14 @@ def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMA
 
         pdf, pages, main = render_pdf(report, progress=progress)
     return RenderedReport(report=report, html=html, pdf=pdf, pdf_pages=pages, pdf_main_pages=main)
+
+
+def make_report(results_dir: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
+                title: str | None = None, progress: bool = False) -> RenderedReport:
+    """The one pure entry point: build the report and render it in every requested format (in memory).
+
+    `progress` shows tqdm bars on stderr (sections built, PDF pages written); nothing else is printed."""
+    for f in formats:
+        if f not in FORMATS:
+            raise UserError(f"unknown report format {f!r}; use one or more of: {', '.join(FORMATS)}")
+    return render(build_report(results_dir, title, progress=progress), formats, progress=progress)

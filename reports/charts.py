@@ -142,6 +142,11 @@ def draw_panels(fig: Any, specs: Sequence[tuple[str, Series, str, dict[str, floa
                         color="dimgrey", va="bottom")
         if logy:
             ax.set_yscale("log")
+        else:
+            ax.ticklabel_format(axis="y", useOffset=False)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
         ax.set_title(esc(title), fontsize=TITLE_PT)
         ax.set_xlabel(esc(xlabel))
         ax.set_ylabel(esc(ylabel))

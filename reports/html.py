@@ -241,7 +241,7 @@ def _findings(report: Report) -> str:
         if group:
             out.append(f"<h3>{esc(group)}</h3>")
         out.append("<table><tbody>")
-        for f, i in items:
+        for f, _ in items:
             extra = " ".join(x for x in (esc(f.interval), f"<span class=base>{esc(f.baseline)}</span>" if f.baseline else "") if x)
             out.append(f'<tr><th><a href="#{esc(f.section_id)}">{esc(f.label)}</a></th><td>{esc(f.value)} {extra}</td>'
                        f'<td class="verdict">{esc(f.verdict)}</td></tr>')

@@ -227,9 +227,10 @@ class _Flow:
             self.new_page()
         page = self.page
         fig = page.fig
-        gs = GridSpec(1, 1, figure=fig, left=MARGIN_X / PAGE_W, right=(MARGIN_X + TEXT_W) / PAGE_W,
-                      bottom=(page.y - h) / PAGE_H, top=page.y / PAGE_H)
-        c.draw(fig.add_subfigure(gs[0]))
+        # subfigures honour grid ratios, not gridspec margins: a 3 × 3 grid whose middle cell is the chart
+        gs = GridSpec(3, 3, figure=fig, wspace=0, hspace=0, width_ratios=[MARGIN_X, TEXT_W, PAGE_W - MARGIN_X - TEXT_W],
+                      height_ratios=[PAGE_H - page.y, h, page.y - h])
+        c.draw(fig.add_subfigure(gs[1, 1]))
         page.y -= h + 0.03
         self.lines(_wrap(c.caption, 7.5), 7.5, gap=0.14, color="#616e7c")
 

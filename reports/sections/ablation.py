@@ -8,7 +8,7 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Preformatted
 from reports.generic import kv_table, records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, headline, num
+from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, headline, num, require
 from reports.sections.generation import visible
 
 MATTERS = 0.02  # relative loss increase (2%) above which the heads are said to matter for this text
@@ -50,6 +50,8 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "clean_loss", "number")
+    require(d, "ablated_loss", "number")
     buckets = [x for x in d.get("by_position") or [] if isinstance(x, dict)]
     if len(buckets) >= 2:
         xs = [x.get("start") for x in buckets]

@@ -7,7 +7,18 @@ import statistics
 from reports import charts
 from reports.collect import Stage
 from reports.generic import records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, argmax_grid, grid_table, headline, is_number, num
+from reports.sections.base import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    argmax_grid,
+    grid_table,
+    headline,
+    is_number,
+    num,
+    require,
+)
 
 
 def guide(stage: Stage) -> str:
@@ -40,7 +51,7 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
-    grid = d.get("delta_loss")
+    grid = require(d, "delta_loss", "grid")
     best = argmax_grid(grid)
     if best is not None:
         n_layers = len(grid)

@@ -9,7 +9,16 @@ from reports.collect import Stage
 from reports.document import Preformatted
 from reports.generic import records_table
 from reports.sections.attention_maps import uniform_causal
-from reports.sections.base import Built, Chart, Finding, SectionSpec, argmax_grid, grid_table, is_number
+from reports.sections.base import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    argmax_grid,
+    grid_table,
+    is_number,
+    require,
+)
 
 INDUCTION_HEAD = 0.4  # max induction score at or above this: "an induction head"
 WEAK_INDUCTION = 0.2
@@ -110,7 +119,11 @@ def _per_layer(cks: list[dict[str, Any]], metric: str, how: str = "mean") -> dic
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    if not require(d, "checkpoints", "list"):
+        raise ValueError("no checkpoints")
     cks = _cks(d)
+    for key in ("induction", "prev_token", "js_distance"):
+        require(cks[-1], key, "list")
     b.used.update({"checkpoints", "prompt", "tokens", "token_ids"})
     if cks:
         ui = uniform_induction(d)

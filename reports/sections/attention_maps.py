@@ -9,7 +9,7 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Paragraph, Preformatted
 from reports.generic import matrix_shape, records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, headline, is_number
+from reports.sections.base import Built, Chart, Finding, SectionSpec, headline, is_number, require
 
 MAX_VIEW_NUMBERS = 1_500_000  # attention values embedded in the HTML view (beyond: the view is left out)
 PREV_TOKEN_HEAD = 0.5  # a head whose mean A[q, q-1] is at least this (and 2× uniform) is called a previous-token head
@@ -125,7 +125,9 @@ def _pick(n: int, k: int = 4) -> list[int]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
-    tokens = [str(t) for t in d.get("tokens") or []]
+    tokens = [str(t) for t in require(d, "tokens", "list")]
+    for key in ("patterns", "head_mean", "layers", "heads"):
+        require(d, key, "list")
     lh = layer_heads(d) if len(tokens) >= 2 else None
     if lh:
         hm = d.get("head_mean") or []

@@ -120,3 +120,23 @@ def argmax_grid(grid: Any) -> tuple[int, int, float] | None:
             if is_number(v) and math.isfinite(v) and (best is None or v > best[2]):
                 best = (i, j, float(v))
     return best
+
+
+_TYPES = {"number": (int, float), "list": (list,), "dict": (dict,), "str": (str,), "grid": (list,)}
+
+
+def require(d: dict[str, Any], key: str, what: str) -> Any:
+    """d[key] checked to be a `what` (number | list | dict | str | grid = 2-D numeric list).
+
+    A section's key fields go through this, so a renamed or reshaped field is an error naming the field
+    (reports.sections turns it into a one-line RenderError) instead of a section that quietly lacks its figure."""
+    if key not in d:
+        raise KeyError(f"field {key!r} is missing")
+    v = d[key]
+    ok = isinstance(v, _TYPES[what]) and not isinstance(v, bool)
+    if ok and what == "grid":
+        shp = matrix_shape(v)
+        ok = shp is not None and len(shp) == 2
+    if not ok:
+        raise TypeError(f"field {key!r} should be a {what}, got {type(v).__name__}")
+    return v

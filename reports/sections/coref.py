@@ -8,8 +8,21 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Table
 from reports.generic import records_table
-from reports.sections.base import (Built, Chart, Finding, SectionSpec, acc_text, ci_text, fmt, grid_table, headline,
-                                   matrix_shape, num, verdict_vs)
+from reports.sections.base import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    acc_text,
+    ci_text,
+    fmt,
+    grid_table,
+    headline,
+    matrix_shape,
+    num,
+    require,
+    verdict_vs,
+)
 
 
 def guide(stage: Stage) -> str:
@@ -65,7 +78,9 @@ def _row(name: str, x: Any) -> dict[str, Any] | None:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
-    acc = d.get("head_accuracy")
+    acc = require(d, "head_accuracy", "grid")
+    require(d, "head_mean", "dict")
+    require(d, "behaviour", "dict")
     shp = matrix_shape(acc)
     held = d.get("best_head_heldout") if isinstance(d.get("best_head_heldout"), dict) else {}
     if shp is not None and len(shp) == 2 and shp[0] * shp[1] >= 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reports.collect import Stage
 from reports.document import Preformatted
-from reports.sections.base import Built, Finding, SectionSpec, headline, num
+from reports.sections.base import Built, Finding, SectionSpec, headline, num, require
 
 
 def visible(text: str) -> str:
@@ -32,6 +32,7 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "completion", "str")
     if isinstance(d.get("prompt"), str):
         b.blocks.append(Preformatted(d["prompt"], caption="prompt"))
         b.used.add("prompt")

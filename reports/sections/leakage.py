@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reports.collect import Stage
-from reports.sections.base import Built, Finding, SectionSpec, headline, num
+from reports.sections.base import Built, Finding, SectionSpec, headline, num, require
 
 KEYS = ("flagged", "message", "ngram_overlap", "token_coverage", "documents_with_overlap", "n", "threshold",
         "n_eval_ngrams", "n_leaked_ngrams", "n_train_tokens")
@@ -35,6 +35,7 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "ngram_overlap", "number") if d.get("ngram_overlap") is not None else require(d, "n_eval_ngrams", "number")
     b.blocks.append(headline([(k, d[k]) for k in KEYS if k in d], caption="leakage check"))
     b.used.update(KEYS)
     return b

@@ -7,7 +7,18 @@ from typing import Any
 from reports import charts
 from reports.collect import Stage
 from reports.generic import records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, grid_table, headline, is_number, matrix_shape, num
+from reports.sections.base import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    grid_table,
+    headline,
+    is_number,
+    matrix_shape,
+    num,
+    require,
+)
 
 LOCALISED = 0.5  # one component restoring at least half of the gap: "localised"
 
@@ -55,6 +66,8 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "components", "dict")
+    require(d, "top", "dict")
     g = _first_grid(d)
     if g is not None:
         kind, method, grid = g

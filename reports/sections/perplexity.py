@@ -9,7 +9,17 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Paragraph
 from reports.generic import kv_table, records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, ci_text, headline, is_number, num
+from reports.sections.base import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    ci_text,
+    headline,
+    is_number,
+    num,
+    require,
+)
 from reports.sections.leakage import KEYS as LEAK_KEYS
 from reports.sections.leakage import leakage_finding
 
@@ -58,10 +68,11 @@ def findings(stage: Stage) -> list[Finding]:
     if ppl is not None:
         ci = ppl_interval(d, int(d.get("seed") or 0))
         v = num(d, "d_vocab", "vocab_size")
-        value = f"perplexity {ppl:.1f}" + (f", {bpb:.2f} bits/byte" if bpb is not None else "")
         verdict = "implausibly low: check for leakage" if bpb is not None and bpb < 0.6 else "plausible for held-out text"
-        out.append(Finding(f"Perplexity ({src})", value, verdict, interval=ci_text(*ci, digits=1) if ci else "",
-                           baseline=f"uniform guess {int(v)}" if v else "lower is better"))
+        base = f"{bpb:.2f} bits/byte" if bpb is not None else ""
+        base += (f"; uniform guess {int(v)}" if v else "")
+        out.append(Finding(f"Perplexity ({src})", f"{ppl:.1f}", verdict, interval=ci_text(*ci, digits=1) if ci else "",
+                           baseline=base.strip("; ")))
     leak = d.get("leakage")
     if isinstance(leak, dict):
         out.append(leakage_finding(leak, "Leakage (eval vs train)"))
@@ -83,16 +94,20 @@ def _doc_records(d: dict[str, Any]) -> list[dict[str, Any]]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "perplexity", "number")
+    require(d, "bits_per_byte", "number")
     recs = _doc_records(d)
-    bpb = num(d, "bits_per_byte")
-    if recs:
-        labels = [f"doc {r['document']}" for r in recs]
-        vals = [r["bits/byte"] for r in recs]
-        hl = {f"all: {bpb:.2f}": bpb} if bpb is not None else None
-        b.blocks.append(Chart(caption="bits per byte per evaluated document (dashed: all documents together)",
-                              draw=lambda fig: charts.draw_bars(fig, labels, vals, "bits per byte per document",
-                                                                "bits/byte", hlines=hl),
-                              height=2.4 if len(recs) <= 12 else 3.0))
+    samples = window_samples(d)
+    nll = num(d, "nll_per_token")
+    if samples:
+        xs = list(range(len(samples[0])))
+        hl = {f"all windows: {nll:.2f} nats/token": nll} if nll is not None else None
+        series = {"mean loss in the window": (xs, samples[0])}
+        b.blocks.append(Chart(caption="mean next-token loss of each scoring window, in text order (dashed: overall); "
+                                      "a flat line = the text is uniformly hard, spikes = unusual passages",
+                              draw=lambda fig: charts.draw_panels(fig, [("loss along the evaluated text", series,
+                                                                         "nats/token", hl)], "window #"),
+                              height=2.5))
     for w in d.get("warnings") or []:
         b.blocks.append(Paragraph(f"WARNING: {w}"))
     ci = ppl_interval(d, int(d.get("seed") or 0))

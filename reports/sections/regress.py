@@ -5,7 +5,7 @@ from __future__ import annotations
 from reports.collect import Stage
 from reports.document import Paragraph
 from reports.generic import records_table
-from reports.sections.base import Built, Finding, SectionSpec, headline
+from reports.sections.base import Built, Finding, SectionSpec, headline, require
 
 
 def guide(stage: Stage) -> str:
@@ -30,6 +30,7 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "checks", "list")
     keys = [k for k in ("passed", "n_checks", "n_failed", "suite", "model", "baseline") if k in d]
     b.blocks.append(headline([(k, d[k]) for k in keys], caption="summary"))
     b.used.update(keys)

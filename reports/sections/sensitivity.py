@@ -6,7 +6,7 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Table
 from reports.generic import records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, is_number
+from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, is_number, require
 
 
 def guide(stage: Stage) -> str:
@@ -37,6 +37,7 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "decodings", "list")
     decs = _decs(d)
     prompts = [str(p) for p in d.get("prompts") or []]
     if decs:

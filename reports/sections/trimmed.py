@@ -8,8 +8,18 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Preformatted, Table
 from reports.generic import generic_blocks, records_table
-from reports.sections.base import (Built, Chart, Finding, SectionSpec, ci_text, fmt, is_number, matrix_shape,
-                                   verdict_vs)
+from reports.sections.base import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    ci_text,
+    fmt,
+    is_number,
+    matrix_shape,
+    require,
+    verdict_vs,
+)
 
 ORDER = ("trimmed", "calibrated", "fitted_head", "linear_probe", "full_vocab")
 
@@ -86,6 +96,9 @@ def findings(stage: Stage) -> list[Finding]:
 def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
+    require(d, "variants", "dict")
+    require(d, "labels", "list")
+    require(d, "gold", "list")
     stats = variant_stats(d)
     chance, maj = baselines(d)
     labels = [str(x) for x in d.get("labels") or []]
