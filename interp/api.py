@@ -39,6 +39,7 @@ API: dict[str, str] = {
     "sensitivity": "evals.api:sensitivity",
     "trimmed": "evals.trimmed.api:trimmed",
     "regress": "evals.regress.run:regress",
+    "report": "reports.api:report",
     "UserError": "interp.errors:UserError",
 }
 
