@@ -34,6 +34,7 @@ API: dict[str, str] = {
     "ablate": "interp.ablation.ablate:ablate",
     "ablate_sweep": "interp.ablation.sweep:ablate_sweep",
     "patch": "interp.patching.api:patch",
+    "causal_coref": "probes.coref_causal:causal_coref",
     "import_nanogpt": "interp.importers.nanogpt:import_nanogpt",
     "perplexity": "evals.api:perplexity",
     "sensitivity": "evals.api:sensitivity",
