@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,8 +30,12 @@ def check_out_dir(value: Path | None) -> Path | None:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise typer.BadParameter(f"{probe} is a file, so {p} cannot be created; choose another path")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise typer.BadParameter(f"{probe} is not writable (read-only or no permission); choose another path")
+    try:  # a real probe: os.access() says yes to root even where writes fail (read-only mounts, sysfs)
+        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".interp-probe-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise typer.BadParameter(f"{probe} is not writable ({e.strerror}); choose another path") from None
     return p
 
 
