@@ -145,3 +145,12 @@ def test_readme_python_example_needs_nothing_private():
     assert not re.search(r"from\s+interp\.|import\s+interp\.|\binterp\._", src), "README uses private modules"
     used = set(re.findall(r"\binterp\.(\w+)", src))
     assert used <= set(interp.__all__), f"README uses names that are not public: {used - set(interp.__all__)}"
+
+
+def test_every_figures_entry_resolves():
+    from interp.figures import FIGURES, builder_for
+
+    for kind, target in FIGURES.items():
+        assert re.fullmatch(r"[\w.]+:\w+", target), (kind, target)
+        assert callable(builder_for(kind)), kind
+    assert builder_for("no-such-kind") is None
