@@ -145,9 +145,10 @@ def stage_curves(bridge, names: list[str], max_text_tokens: int, out_dir: Path, 
         runs = []
         for _ in range(2):
             with ForwardCounter() as fc:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 res = trimmed(bridge, **args)
-                runs.append({"seconds": time.perf_counter() - t, "forwards": fc.n, "forward_seconds": fc.seconds})
+                runs.append({"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - c,
+                             "forwards": fc.n, "forward_seconds": fc.seconds})
         d = res.to_dict()
         d["model"] = "gemma-3-270m"
         write_json(out_dir / name / "results.json", d)
@@ -162,6 +163,8 @@ def stage_curves(bridge, names: list[str], max_text_tokens: int, out_dir: Path, 
             "feature_seconds_per_prompt": (runs[0]["forward_seconds"] / runs[0]["forwards"]) if runs[0]["forwards"] else None,
             "second_seconds": runs[1]["seconds"], "second_forwards": runs[1]["forwards"],
             "second_over_first": runs[1]["seconds"] / runs[0]["seconds"], "n_prompts": n_prompts,
+            "first_cpu_seconds": runs[0]["cpu_seconds"], "second_cpu_seconds": runs[1]["cpu_seconds"],
+            "second_over_first_cpu": runs[1]["cpu_seconds"] / runs[0]["cpu_seconds"],
             "baselines": curve["baselines"], "majority_rate": curve["majority_rate"],
             "points": [{"k_per_class": p["k_per_class"], "n_train": p["n_train"],
                         "head": {k: p["head"][k] for k in ("accuracy", "ci95", "val_accuracy", "train_accuracy", "weight_decay")},
@@ -218,7 +221,7 @@ def lora_arm(hf_model, token_ids, train_ids, y_train, test_ids, y_test, seed: in
     model.train()
     step_times = []
     with PeakRSS() as mem:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for bi, b in enumerate(batches):
             ts = time.perf_counter()
             logits = last_h([train_ids[i] for i in b]) @ W_k.T  # (B, k)
@@ -232,7 +235,7 @@ def lora_arm(hf_model, token_ids, train_ids, y_train, test_ids, y_test, seed: in
                 if projected > budget_s:
                     return {"skipped": True, "projected_epoch_seconds": projected, "step_seconds": step_times,
                             "trainable_params": trainable, "n_steps": len(batches)}
-        train_s = time.perf_counter() - t0
+        train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
     model.eval()
     preds = []
     t1 = time.perf_counter()
@@ -240,7 +243,7 @@ def lora_arm(hf_model, token_ids, train_ids, y_train, test_ids, y_test, seed: in
         for i in range(0, len(test_ids), 8):
             preds += (last_h(test_ids[i:i + 8]) @ W_k.T).argmax(-1).tolist()
     eval_s = time.perf_counter() - t1
-    return {"skipped": False, "train_seconds": train_s, "eval_seconds": eval_s, "n_steps": len(batches),
+    return {"skipped": False, "train_seconds": train_s, "train_cpu_seconds": train_cpu, "eval_seconds": eval_s, "n_steps": len(batches),
             "median_step_seconds": statistics.median(step_times), "trainable_params": trainable,
             "peak_rss_mb": mem.delta_mb, "predictions": preds,
             "config": {"rank": rank, "alpha": 2 * rank, "targets": "q,k,v,o", "lr": lr, "batch_size": batch_size,
@@ -248,7 +251,7 @@ def lora_arm(hf_model, token_ids, train_ids, y_train, test_ids, y_test, seed: in
 
 
 def stage_side(bridge, hf_model, names: list[str], ns: list[int], max_text_tokens: int, test_limit: int,
-               budget_s: float, save) -> dict:
+               budget_s: float, save, lora_ns: set[int] | None = None, previous: dict | None = None) -> dict:
     from evals import datasets as ds
     from evals.stats import wilson
     from evals.trimmed import (
@@ -282,9 +285,10 @@ def stage_side(bridge, hf_model, names: list[str], ns: list[int], max_text_token
         y_val = torch.tensor([labels.index(ex.label) for ex in val])
         W0, b0 = label_rows(bridge, token_ids)
         probe_ids = prompts_for(bridge, [ex for lab in labels for ex in fit_pool[lab][:8]], template, cap)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         last_hidden(bridge, probe_ids, 8)  # uncached: the feature cost per training prompt, measured
         per_prompt = (time.perf_counter() - t) / len(probe_ids)
+        per_prompt_cpu = (time.process_time() - c) / len(probe_ids)
         rows = []
         for n in ns:
             chosen = [ex for lab in labels for ex in fit_pool[lab][:n]]
@@ -295,30 +299,41 @@ def stage_side(bridge, hf_model, names: list[str], ns: list[int], max_text_token
                    "per_class": {lab: min(n, len(fit_pool[lab])) for lab in labels}, "n_test": len(test)}
             for arm, init in (("trimmed_head", "labels"), ("linear_probe", "random")):
                 with PeakRSS() as mem:
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     W, b, info = fit_head(H_tr, torch.tensor(y_tr), W0, b0, H_val, y_val, init=init, seed=0)
-                    fit_s = time.perf_counter() - t
+                    fit_s, fit_cpu = time.perf_counter() - t, time.process_time() - c
                 pred = (H_test @ W.T + b).argmax(-1).tolist()
                 k = sum(int(p == g) for p, g in zip(pred, y_test, strict=True))
-                feat_s = per_prompt * (len(chosen) + len(val)) if per_prompt else None
+                feat_s = per_prompt * (len(chosen) + len(val))
                 row[arm] = {"accuracy": k / len(test), "ci95": list(wilson(k, len(test))), "fit_seconds": fit_s,
+                            "fit_cpu_seconds": fit_cpu, "feature_cpu_seconds": per_prompt_cpu * (len(chosen) + len(val)),
                             "feature_seconds": feat_s, "wall_seconds": fit_s + (feat_s or 0.0),
                             "trainable_params": W.numel() + b.numel(), "peak_rss_mb": mem.delta_mb,
                             "weight_decay": info["weight_decay"], "val_accuracy": info["val_accuracy"]}
             print(f"[side] {name} N={n}: head {row['trimmed_head']['accuracy']:.3f} probe "
                   f"{row['linear_probe']['accuracy']:.3f}; LoRA ...", file=sys.stderr, flush=True)
-            lo = lora_arm(hf_model, token_ids, tr_ids, y_tr, test_ids, y_test, seed=0, budget_s=budget_s)
-            if not lo["skipped"]:
+            old = next((r.get("lora") for r in ((previous or {}).get(name) or {}).get("rows", [])
+                        if r.get("n_per_class_requested") == n and r.get("n_test") == len(test)), None)
+            if old is not None and not old.get("skipped", True):
+                lo = {**old, "reused_from_earlier_run": True}
+            elif lora_ns is not None and n not in lora_ns:
+                lo = {"skipped": True, "reason": "not run: --lora-n excludes this N (CPU time on the shared machine)"}
+            else:
+                lo = lora_arm(hf_model, token_ids, tr_ids, y_tr, test_ids, y_test, seed=0, budget_s=budget_s)
+            if lo.get("reused_from_earlier_run") or lo.get("reason"):
+                pass
+            elif not lo["skipped"]:
                 preds = lo.pop("predictions")
                 k = sum(int(p == g) for p, g in zip(preds, y_test, strict=True))
                 lo.update(accuracy=k / len(test), ci95=list(wilson(k, len(test))), wall_seconds=lo["train_seconds"])
                 print(f"   LoRA {lo['accuracy']:.3f} in {lo['train_seconds']:.0f}s", file=sys.stderr, flush=True)
-            else:
+            elif lo["skipped"]:
                 print(f"   LoRA skipped: projected {lo['projected_epoch_seconds']:.0f}s", file=sys.stderr, flush=True)
             row["lora"] = lo
             rows.append(row)
             out[name] = {"template": template, "labels": labels, "n_test": len(test), "n_val": len(val),
-                         "max_text_tokens": cap, "feature_seconds_per_prompt": per_prompt, "rows": rows}
+                         "max_text_tokens": cap, "feature_seconds_per_prompt": per_prompt,
+                         "feature_cpu_seconds_per_prompt": per_prompt_cpu, "rows": rows}
             save(name, out[name])
     return out
 
@@ -333,6 +348,7 @@ def main() -> None:
     ap.add_argument("--max-text-tokens", type=int, default=64, help="BBC articles keep their first N tokens")
     ap.add_argument("--side-test-limit", type=int, default=250, help="test subset shared by all arms of stage side")
     ap.add_argument("--lora-budget-s", type=float, default=1500.0, help="skip a LoRA epoch projected to take longer")
+    ap.add_argument("--lora-n", default=None, help="N values that get the LoRA arm (default: all of --n)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "decoder_trimming.json"))
     args = ap.parse_args()
@@ -364,10 +380,12 @@ def main() -> None:
                      saver("curves", {"sizes": list(SIZES), "max_text_tokens_bbc": args.max_text_tokens}))
     if "side" in stages:
         hf_model, _ = hooked.load_hf("gemma-3-270m")
+        previous = (read_json(out_path) if out_path.exists() else {}).get("side_by_side", {})
         stage_side(bridge, hf_model, args.side_datasets.split(","), [int(x) for x in args.n.split(",")],
                    args.max_text_tokens, args.side_test_limit, args.lora_budget_s,
                    saver("side_by_side", {"test_limit": args.side_test_limit, "lora_budget_s": args.lora_budget_s,
-                                          "n": args.n}))
+                                          "n": args.n, "lora_n": args.lora_n}),
+                   lora_ns={int(x) for x in args.lora_n.split(",")} if args.lora_n else None, previous=previous)
     print(f"wrote {out_path}", file=sys.stderr)
 
 

@@ -35,7 +35,7 @@ FIGURES: dict[str, str] = {
     "ablation_sweep": "interp.ablation.plots:sweep_figures",
     "coref_probe": "interp.figures:coref_figures",
     "prompt_sensitivity": "interp.figures:sensitivity_figures",
-    "trimmed_eval": "interp.figures:trimmed_figures",
+    "trimmed_eval": "evals.trimmed.plots:figures",
     "patching": "interp.patching.plots:patching_figures",
     "coref_causal": "probes.coref_causal:causal_figures",
 }

@@ -17,11 +17,9 @@ from typing import Annotated
 
 import typer
 
-from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
+from interp.cli.common import DeviceOpt, JsonOpt, ModelArg, OptionalOutOpt, SeedOpt, emit
 
 app = typer.Typer()
-
-ModelArg = Annotated[str, typer.Argument(help="Run dir, checkpoint dir, HF dir, hub id, or 'gemma-3-270m'.")]
 
 
 @app.command("trimmed")
@@ -68,8 +66,7 @@ def trimmed_cmd(
         "--max-text-tokens", min=1, help="Cap each text to its first N tokens before templating (long articles).")] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Do not read or write the on-disk feature cache ($INTERP_CACHE/trimmed-features).")] = False,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write results.json, confusion.png/svg and learning_curve.png/svg here.")] = None,
+    out: OptionalOutOpt = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -80,7 +77,7 @@ def trimmed_cmd(
     decoding side by side: accuracy, macro-F1, per-class precision/recall/F1, confusion matrices; with several
     --fit-head sizes a learning curve with Wilson intervals against the zero-shot and calibrated baselines.
     """
-    from evals.trimmed import figures, summary_table, trimmed
+    from evals.trimmed import summary_table, trimmed
 
     res = trimmed(
         model, dataset=dataset, labels=labels, template=template, shots=shots, calibrate=calibrate,
@@ -91,10 +88,7 @@ def trimmed_cmd(
         max_tokens=max_tokens, max_text_tokens=max_text_tokens, cache=not no_cache, device=device, seed=seed,
         progress=not as_json,
     )
-    result = res.to_dict()
     if out is not None:
-        from interp.figures import save_figure
-
-        for name, fig in figures(result):
-            save_figure(fig, out, name)
-    emit(result, out, as_json, summary_table(result))
+        res.save(out)  # figures (confusion, learning_curve) built first, then written; results.json last
+    result = res.to_dict()
+    emit(result, None, as_json, summary_table(result) + (f"\nresults: {out / 'results.json'}" if out else ""))

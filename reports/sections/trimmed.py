@@ -117,6 +117,7 @@ def build(stage: Stage) -> Built:
         b.blocks.append(records_table([{"variant": s["variant"], "accuracy": s["accuracy"],
                                         "95% CI": f"{s['lo']:.3f} – {s['hi']:.3f}", "macro-F1": s["macro_f1"],
                                         "n": s["n"]} for s in stats], caption="accuracy and macro-F1 per variant"))
+    learning_curve_blocks(d, b)
     ds = d.get("dataset") if isinstance(d.get("dataset"), dict) else {}
     b.appendix.append(records_table([{"key": f"dataset.{k}", "value": v} for k, v in ds.items()]
                                     + [{"key": "model", "value": d.get("model")}, {"key": "labels", "value": labels}],
@@ -146,6 +147,36 @@ def build(stage: Stage) -> Built:
             b.appendix.extend(generic_blocks(v, prefix=cap))
             b.used.add(key)
     return b
+
+
+def learning_curve_blocks(d: dict[str, Any], b: Built) -> None:
+    """`--fit-head K1,K2,...`: test accuracy of the fitted head and the linear probe vs examples per class."""
+    curve = d.get("learning_curve")
+    if not isinstance(curve, dict) or not isinstance(curve.get("points"), list) or not curve["points"]:
+        return
+    pts = [p for p in curve["points"] if isinstance(p, dict) and isinstance(p.get("head"), dict)
+           and isinstance(p.get("probe"), dict) and is_number(p.get("n_train"))]
+    k = max(1, len(d.get("labels") or []))
+    xs = [p["n_train"] / k for p in pts]
+    series = {arm: (xs, [p[key].get("accuracy") for p in pts])
+              for arm, key in (("fitted trimmed head", "head"), ("linear probe", "probe"))}
+    hl = {f"{name} {v['accuracy']:.3f}": v["accuracy"] for name, v in (curve.get("baselines") or {}).items()
+          if isinstance(v, dict) and is_number(v.get("accuracy"))}
+    b.blocks.append(Chart(caption="learning curve: test accuracy vs train examples per class (fitted head from the "
+                                  "label rows vs a randomly initialised linear probe on the same features); dashed: "
+                                  "zero-shot and calibrated", height=2.6,
+                          draw=lambda fig: charts.draw_panels(fig, [("learning curve", series, "test accuracy", hl)],
+                                                              "train examples per class")))
+    rows = []
+    for p in pts:
+        h, q = p["head"], p["probe"]
+        rows.append({"K per class": p.get("k_per_class"), "n train": p["n_train"],
+                     "head": h.get("accuracy"), "head 95% CI": ci_text(*h["ci95"], digits=3, what="") if isinstance(h.get("ci95"), list) else "",
+                     "probe": q.get("accuracy"), "probe 95% CI": ci_text(*q["ci95"], digits=3, what="") if isinstance(q.get("ci95"), list) else "",
+                     "λ head / probe": f"{fmt(h.get('weight_decay'))} / {fmt(q.get('weight_decay'))}"})
+    b.blocks.append(records_table(rows, caption=f"learning curve (test n = {curve.get('n_test')}, validation n = "
+                                                f"{curve.get('n_val')}; Wilson 95% intervals)"))
+    b.used.add("learning_curve")
 
 
 SECTION = SectionSpec(kind="trimmed_eval", title="Trimmed-head classification", order=75, guide=guide,
