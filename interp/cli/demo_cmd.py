@@ -20,6 +20,10 @@ def demo(
     epochs: Annotated[int, typer.Option(help="Training epochs (≥ 2; one checkpoint each).")] = 3,
     corpus: Annotated[str | None, typer.Option(help="Corpus .txt file or folder (default: embedded Shakespeare).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo every stage, even those with results.")] = False,
+    gemma: Annotated[bool | None, typer.Option(
+        "--gemma/--no-gemma", help="Add (or skip) the Gemma-3-270M part: coref probe, trimmed-head classification, "
+                                   "ablation sweep and perplexity on the demo's test split. Default: on when the "
+                                   "`gemma` extra is installed (see README).", show_default=False)] = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -29,9 +33,11 @@ def demo(
     from interp.cli import run
     from interp.demo import DemoConfig, run_demo
 
-    cfg = DemoConfig(out=out, preset=preset, epochs=epochs, corpus=corpus, seed=seed, force=force, device=device)
+    cfg = DemoConfig(out=out, preset=preset, epochs=epochs, corpus=corpus, seed=seed, force=force, device=device,
+                     gemma=gemma)
     record = run_demo(cfg, runner=run, announce=lambda s: typer.secho(s, fg="cyan", err=True))
-    summary = (f"demo finished in {record['seconds']:.0f}s\n"
+    times = "  ".join(f"{s['name']} {s['seconds']:.0f}s" for s in record["stages"] if s["status"] == "ran")
+    summary = (f"demo finished in {record['seconds']:.0f}s" + (f" ({times})" if times else "") + "\n"
                f"checkpoints: {out}/run/checkpoints/epoch-*\n"
                f"report: {record['report']['html']}  {record['report']['pdf']}")
     emit(record, out, as_json, summary, name="demo.json")

@@ -16,6 +16,7 @@ from reports.sections.base import (
     SectionSpec,
     argmax_grid,
     grid_table,
+    headline,
     is_number,
     require,
 )
@@ -68,6 +69,22 @@ def _cks(d: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in d.get("checkpoints") or [] if isinstance(c, dict)]
 
 
+def when(c: dict[str, Any]) -> str:
+    """'step 2442' / 'epoch 3' / the checkpoint's label."""
+    if c.get("step") is not None:
+        return f"step {c['step']}"
+    if c.get("epoch") is not None:
+        return f"epoch {c['epoch']}"
+    return str(c.get("label") or "?")
+
+
+def x_axis(d: dict[str, Any], cks: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    xs = d.get("x_values")
+    if isinstance(xs, list) and len(xs) == len(cks) and all(is_number(x) for x in xs):
+        return str(d.get("x") or "checkpoint"), xs
+    return "epoch", [c.get("epoch") for c in cks]
+
+
 def findings(stage: Stage) -> list[Finding]:
     d = stage.data
     cks = _cks(d)
@@ -85,23 +102,23 @@ def findings(stage: Stage) -> list[Finding]:
             verdict = "weak induction, no induction head yet"
         else:
             verdict = "no induction head yet"
-        out.append(Finding("Induction", f"max score {v:.2f} (head {layer}.{head}, epoch {last.get('epoch')})", verdict,
+        out.append(Finding("Induction", f"max score {v:.2f} (head {layer}.{head}, {when(last)})", verdict,
                            baseline=f"uniform {ui:.2f}" if ui is not None else ""))
-    js = [(c.get("epoch"), mean(c.get("js_distance"))) for c in cks]
+    js = [(when(c), mean(c.get("js_distance"))) for c in cks]
     js = [(e, v) for e, v in js if v is not None]
     if len(js) >= 2:
         (e0, a), (e1, z) = js[0], js[-1]
         verdict = "attention is settling" if z < SETTLING * a else "attention is still changing"
-        out.append(Finding("Attention change", f"mean JS distance {a:.2f} (epoch {e0}) → {z:.2f} (epoch {e1})", verdict,
+        out.append(Finding("Attention change", f"mean JS distance {a:.2f} ({e0}) → {z:.2f} ({e1})", verdict,
                            baseline="0 = unchanged"))
     elif js:
-        out.append(Finding("Attention change", f"mean JS distance {js[0][1]:.2f} (epoch {js[0][0]})",
+        out.append(Finding("Attention change", f"mean JS distance {js[0][1]:.2f} ({js[0][0]})",
                            "one comparison only: train more epochs to see a trend", baseline="0 = unchanged"))
     return out
 
 
-def _per_layer(cks: list[dict[str, Any]], metric: str, how: str = "mean") -> dict[str, tuple[list, list]]:
-    epochs = [c.get("epoch") for c in cks]
+def _per_layer(cks: list[dict[str, Any]], epochs: list[Any], metric: str, how: str = "mean"
+               ) -> dict[str, tuple[list, list]]:
     out: dict[str, list[float | None]] = {}
     for ci, c in enumerate(cks):
         v = c.get(metric)
@@ -127,23 +144,33 @@ def build(stage: Stage) -> Built:
     b.used.update({"checkpoints", "prompt", "tokens", "token_ids"})
     if cks:
         ui = uniform_induction(d)
-        specs = [("JS distance to previous epoch (mean)", _per_layer(cks[1:] or cks, "js_distance"), "JS distance", None),
-                 ("induction score (best head)", _per_layer(cks, "induction", "max"), "induction",
+        xname, xs = x_axis(d, cks)
+        specs = [("JS distance to previous (mean)", _per_layer(cks[1:] or cks, xs[1:] or xs, "js_distance"),
+                  "JS distance", None),
+                 ("induction score (best head)", _per_layer(cks, xs, "induction", "max"), "induction",
                   {f"uniform {ui:.2f}": ui} if ui is not None else None),
-                 ("previous-token score (best head)", _per_layer(cks, "prev_token", "max"), "prev-token", None)]
-        b.blocks.append(Chart(caption="head scores over epoch checkpoints, one line per layer",
-                              draw=lambda fig: charts.draw_panels(fig, specs, "epoch"), height=2.7))
+                 ("previous-token score (best head)", _per_layer(cks, xs, "prev_token", "max"), "prev-token", None)]
+        logx = xname in ("tokens", "step") and len(xs) > 3 and min(x for x in xs if is_number(x)) > 0
+        b.blocks.append(Chart(caption=f"head scores over the checkpoints (x: {xname}), one line per layer",
+                              draw=lambda fig: charts.draw_panels(fig, specs, xname, logx=logx), height=2.7))
         recs = []
         for c in cks:
-            r: dict[str, Any] = {"epoch": c.get("epoch"), "next token": c.get("next_token"), "p": c.get("next_token_prob")}
+            r: dict[str, Any] = {"checkpoint": when(c), "next token": c.get("next_token"), "p": c.get("next_token_prob")}
             for m in ("js_distance", "induction", "prev_token", "entropy"):
                 r[f"{m} (mean)"] = mean(c.get(m))
             recs.append(r)
-        b.blocks.append(records_table(recs, caption="per checkpoint: prediction after the prompt, head scores "
-                                                    "averaged over all layers and heads", max_rows=12))
+        b.appendix.append(records_table(recs, caption="per checkpoint: prediction after the prompt, head scores "
+                                                      "averaged over all layers and heads", max_rows=100))
+        last_js = mean(cks[-1].get("js_distance"))
+        b.blocks.append(headline([("checkpoints", f"{len(cks)} ({when(cks[0])} … {when(cks[-1])})"),
+                                  ("mean JS distance to previous, last checkpoint", last_js),
+                                  ("max induction score, last checkpoint", (argmax_grid(cks[-1].get("induction"))
+                                                                           or (0, 0, None))[2]),
+                                  ("prediction after the prompt, last checkpoint",
+                                   f"{cks[-1].get('next_token')!r} (p = {cks[-1].get('next_token_prob')})")]))
         last = cks[-1]
         for m in ("induction", "prev_token", "sink", "entropy"):
-            t = grid_table(last.get(m), f"{m} score per head at the last checkpoint (epoch {last.get('epoch')})")
+            t = grid_table(last.get(m), f"{m} score per head at the last checkpoint ({when(last)})")
             if t is not None:
                 b.appendix.append(t)
     if isinstance(d.get("prompt"), str):

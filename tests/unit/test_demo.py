@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from interp.demo import STAGES, DemoConfig, run_demo
+from interp.demo import STAGES, DemoConfig, run_demo, stages_for
 from interp.errors import UserError
 
 
@@ -17,7 +17,7 @@ class FakeCLI:
         self.cfg, self.fail_at, self.calls = cfg, fail_at, []
 
     def __call__(self, argv: list[str]) -> int:
-        st = next(s for s in STAGES if s.argv(self.cfg) == argv)
+        st = next(s for s in stages_for(self.cfg) if s.argv(self.cfg) == argv)
         self.calls.append(st.name)
         if st.name == self.fail_at:
             return 2
@@ -30,11 +30,13 @@ class FakeCLI:
 
 
 def test_runs_every_stage_in_order_then_skips_when_done(tmp_path):
-    cfg = DemoConfig(out=tmp_path / "demo")
+    cfg = DemoConfig(out=tmp_path / "demo", gemma=False)
     cli = FakeCLI(cfg)
     rec = run_demo(cfg, cli)
-    assert cli.calls == [s.name for s in STAGES]
-    assert [s["status"] for s in rec["stages"]] == ["ran"] * len(STAGES)
+    names = [s.name for s in STAGES if not s.gemma]
+    assert cli.calls == names and not any(n.startswith("gemma") for n in names)
+    assert [s["status"] for s in rec["stages"]] == ["ran"] * len(names)
+    assert abs(sum(rec["share"].values()) - 1) < 1e-3
     import json
 
     (cfg.out / "demo.json").write_text(json.dumps(rec))
@@ -45,12 +47,12 @@ def test_runs_every_stage_in_order_then_skips_when_done(tmp_path):
 
 
 def test_resume_after_failure_continues_from_failed_stage(tmp_path):
-    cfg = DemoConfig(out=tmp_path / "demo")
+    cfg = DemoConfig(out=tmp_path / "demo", gemma=False)
     with pytest.raises(UserError, match="demo stage 'coref' failed.*resume"):
         run_demo(cfg, FakeCLI(cfg, fail_at="coref"))
     cli = FakeCLI(cfg)
     run_demo(cfg, cli)
-    names = [s.name for s in STAGES]
+    names = [s.name for s in STAGES if not s.gemma]
     assert cli.calls == names[names.index("coref"):]
 
 
@@ -64,12 +66,12 @@ def test_interrupted_training_is_resumed_not_restarted(tmp_path):
 
 
 def test_force_reruns_everything(tmp_path):
-    cfg = DemoConfig(out=tmp_path / "demo")
+    cfg = DemoConfig(out=tmp_path / "demo", gemma=False)
     run_demo(cfg, FakeCLI(cfg))
-    forced = DemoConfig(out=tmp_path / "demo", force=True)
+    forced = DemoConfig(out=tmp_path / "demo", force=True, gemma=False)
     cli = FakeCLI(forced)
     run_demo(forced, cli)
-    assert cli.calls == [s.name for s in STAGES]
+    assert cli.calls == [s.name for s in STAGES if not s.gemma]
 
 
 def test_bad_config():
@@ -83,3 +85,47 @@ def test_every_analysis_stage_uses_the_seed(tmp_path):
         argv = st.argv(cfg)
         if argv[:2] != ["train", "--resume"]:
             assert "--seed" in argv and argv[argv.index("--seed") + 1] == "7", st.name
+
+
+def test_gemma_part_runs_before_the_report_on_the_demo_test_split(tmp_path, monkeypatch):
+    import interp.demo as demo
+
+    monkeypatch.setattr(demo, "gemma_installed", lambda: True)
+    monkeypatch.setattr(demo, "_gemma_cache_marker", lambda c: c.out / ".no-cache")
+    written = []
+    monkeypatch.setattr(demo, "write_test_split", lambda c: written.append(c))
+    stages = [s if s.prepare is None else demo.Stage(s.name, s.title, s.argv, s.marker, s.gemma, demo.write_test_split)
+              for s in demo.STAGES]
+    monkeypatch.setattr(demo, "STAGES", tuple(stages))
+    cfg = DemoConfig(out=tmp_path / "demo")
+    assert cfg.with_gemma
+    calls = []
+
+    def cli(argv):
+        st = next(s for s in demo.stages_for(cfg) if s.argv(cfg) == argv)
+        calls.append(st.name)
+        m = st.marker(cfg)
+        m.parent.mkdir(parents=True, exist_ok=True)
+        m.write_text("{}")
+        return 0
+
+    run_demo(cfg, cli)
+    gem = [n for n in calls if n.startswith("gemma")]
+    assert gem == ["gemma-weights", "gemma/coref", "gemma/trimmed", "gemma/ablation-sweep", "gemma/perplexity"]
+    assert calls[-1] == "report" and calls.index("gemma-weights") > calls.index("trimmed")
+    assert len(written) == 2  # sweep + perplexity read the test split file
+    argv = next(s for s in demo.STAGES if s.name == "gemma/perplexity").argv(cfg)
+    assert argv[:3] == ["eval", "perplexity", "gemma-3-270m"] and str(cfg.out / "gemma" / "test-split.jsonl") in argv
+
+
+def test_no_gemma_and_missing_extra(monkeypatch, tmp_path):
+    import interp.demo as demo
+
+    monkeypatch.setattr(demo, "gemma_installed", lambda: False)
+    assert not DemoConfig(out=tmp_path).with_gemma
+    with pytest.raises(UserError, match="gemma extra"):
+        DemoConfig(out=tmp_path, gemma=True)
+
+
+def test_train_stage_saves_log_spaced_checkpoints(tmp_path):
+    assert STAGES[0].argv(DemoConfig(out=tmp_path / "d"))[-2:] == ["--save-at", "log"]
