@@ -113,12 +113,23 @@ def ablate_sweep_cmd(
     context: ContextOpt = None,
     batch_size: BatchOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + heatmap.")] = Path("ablation-sweep"),
+    estimate: Annotated[str | None, typer.Option(
+        "--estimate", help="atp: estimate every head's Δloss from gradients (attribution patching, one backward) "
+        "instead of ablating each head.")] = None,
+    verify_top: Annotated[int, typer.Option(
+        "--verify-top", min=0, help="With --estimate: re-measure the K largest estimates exactly.")] = 0,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Ablate every head ALONE (batched: one expanded forward per layer from the cached residual);
-    Δloss heatmap layers × heads."""
+    Δloss heatmap layers × heads. --estimate atp: first-order estimate of every head at once."""
+    if estimate is not None or verify_top:
+        from interp.cli.patch_cmd import sweep_estimate
+
+        return sweep_estimate(_call, _save, estimate, verify_top, model=model, heads=heads, method=method, text=text,
+                              split=split, max_tokens=max_tokens, context=context, batch_size=batch_size,
+                              device=device, seed=seed, as_json=as_json, out=out)
     _sweep(heads, model, method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
 
 
