@@ -40,7 +40,7 @@ from evals.regress.protocol import MetricValue
 from evals.regress.suite import MetricCheck, Suite
 from interp.results import FrozenResult
 
-RERECORD = "if intended, re-record the baseline (`update_baseline`)"
+RERECORD = "if intended, re-record the baseline (`interp regress --update-baseline`)"
 
 
 @dataclass(frozen=True)

@@ -268,3 +268,44 @@ def test_cli_foreign_model_needs_text(tiny_gpt2_dir, tmp_path, capsys):
 
     rc = run(["ablate", str(tiny_gpt2_dir), "--heads", "0.1", "-o", str(tmp_path / "x")])
     assert rc == 2 and "--text" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- public API (what the CLI calls)
+@pytest.mark.parametrize("fixture", ["tiny_bridge", "tiny_gemma_bridge"])
+def test_public_ablate_uses_the_token_rule_and_matches_the_core(fixture, request):
+    from interp import tokens
+    from interp.ablation import ablate, ablate_sweep, prompt_ids
+
+    bridge = request.getfixturevalue(fixture)
+    docs = [TEXT, "The ball rolled. It stopped. " * 4]
+    r = ablate(bridge, heads="0.1,1.*", method="mean", documents=docs, context=16, max_tokens=96, max_new_tokens=3)
+    w = tokens.eval_windows(bridge.tokenizer, docs, 16, 96)
+    core = ablate_windows(bridge, w, [(0, 1), (1, 0), (1, 1), (1, 2), (1, 3)], AblationConfig(method="mean",
+                                                                                             max_new_tokens=3))
+    assert r.source == "documents" and r.bos and r.windows_sha256 == core.windows_sha256
+    assert r.delta_loss == core.delta_loss and r.generation == core.generation
+    assert len(r.window_clean_loss) == r.n_windows == w.shape[0]
+    assert sum(r.window_ablated_loss) / r.n_windows == pytest.approx(r.ablated_loss, abs=1e-6)  # equal-length windows
+    cfg = AblationConfig(prompt="The cat sat on the mat")
+    assert prompt_ids(bridge, cfg) == list(tokens.encode_prompt(bridge.tokenizer, cfg.prompt,
+                                                                n_ctx=bridge.cfg.n_ctx, reserve=1).ids)
+    s = ablate_sweep(bridge, heads="1.2", documents=docs, context=16, max_tokens=96, method="mean")
+    assert s.delta_loss[1][2] == pytest.approx(ablate(bridge, heads=[(1, 2)], method="mean", documents=docs,
+                                                      context=16, max_tokens=96, max_new_tokens=0).delta_loss, abs=1e-5)
+
+
+@pytest.mark.parametrize(("kwargs", "msg"), [
+    ({"heads": None}, "no heads to ablate"),
+    ({"heads": ""}, "no heads given"),
+    ({"heads": []}, "`heads` is empty"),
+    ({"heads": "0.1", "context": 999}, "`context` 999 exceeds"),
+    ({"heads": "0.1", "max_tokens": 1}, "`max_tokens` must be"),
+    ({"heads": "0.1", "text": "x.txt", "documents": ["a"]}, "only one of"),
+    ({"heads": "0.1", "documents": None, "split": "val"}, "needs a model reference"),
+])
+def test_public_ablate_rejects_bad_input(tiny_bridge, kwargs, msg):
+    from interp.ablation import ablate
+
+    kw = {"documents": [TEXT], **kwargs}
+    with pytest.raises(UserError, match=msg):
+        ablate(tiny_bridge, **kw)

@@ -472,3 +472,33 @@ def test_line_numbers_survive_multiline_strings(tmp_path):
             'template = """Review: {text}\n[not.a.table]\nSentiment:"""\nlimt = 3\n')
     with pytest.raises(UserError, match=r"s\.toml:9: .*'limt'"):
         parse_suite(text, "s.toml", tmp_path)
+
+
+def test_public_regress_function_with_a_loaded_model(tiny_bridge, tmp_path):
+    """`evals.regress.regress` (what the CLI calls): update mode returns the baseline to store, compare passes."""
+    from tests.conftest import TOY_TEXT
+
+    (tmp_path / "toy.txt").write_text(TOY_TEXT)
+    suite = tmp_path / "s.toml"
+    suite.write_text(SUITE.format(model="unused"))
+    first = regress.regress(suite, update_baseline=True, model=tiny_bridge)
+    assert first.mode == "update-baseline" and first.passed and first.new_baseline["kind"] == "regress_baseline"
+    assert "new_baseline" not in first.to_dict() and set(first.eval_seconds) == {"ppl", "gen"}
+    assert first.write_baseline() == tmp_path / "s.baseline.json"
+    again = regress.regress(suite, model=tiny_bridge)
+    assert again.passed and again.new_baseline is None and again.n_checks == 4
+    paths = again.save(tmp_path / "out")
+    assert sorted(p.name for p in paths) == ["junit.xml", "results.json", "summary.md"]
+    with pytest.raises(UserError, match="no baseline at .*`update_baseline`"):
+        regress.regress(suite, tmp_path / "missing.json", model=tiny_bridge)
+
+
+def test_registry_is_lazy_and_rejects_unknown_kinds():
+    from evals.regress import metrics
+
+    assert {"perplexity", "trimmed", "coref", "ablation", "generation"} <= set(metrics.KINDS)
+    assert all(":" in target for target in metrics.KINDS.values())
+    with pytest.raises(UserError, match=r"^unknown eval kind 'nope'; choose one of: ablation, coref, generation, "):
+        metrics.get_kind("nope")
+    k = metrics.get_kind("ablation")
+    assert k.name == "ablation" and k is metrics.get_kind("ablation")
