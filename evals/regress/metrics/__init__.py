@@ -52,6 +52,7 @@ KINDS: dict[str, str] = {
     "coref": "evals.regress.metrics.coref:KIND",
     "ablation": "evals.regress.metrics.ablation:KIND",
     "generation": "evals.regress.metrics.generation:KIND",
+    "patching": "evals.regress.metrics.patching:KIND",
 }
 
 _loaded: dict[str, Any] = {}
