@@ -76,8 +76,8 @@ def _field_str(reader, key: str) -> str | None:
         return bytes(f.parts[f.data[0]]).decode("utf-8", errors="replace")
 
 
-def inspect(path: str | os.PathLike) -> GGUFInfo:
-    """Read a GGUF header; `UserError` when it is not a readable GGUF file."""
+def check_magic(path: str | os.PathLike) -> Path:
+    """The path, after checking it is readable and starts with the GGUF magic bytes; else `UserError`."""
     p = Path(path).expanduser()
     try:
         with open(p, "rb") as fh:
@@ -87,6 +87,12 @@ def inspect(path: str | os.PathLike) -> GGUFInfo:
     if magic != GGUF_MAGIC:
         raise UserError(f"{str(p)!r} is not a GGUF file (magic {magic!r}, expected b'GGUF'); "
                         "pass a .gguf model, checkpoint dir, run dir or hub id")
+    return p
+
+
+def inspect(path: str | os.PathLike) -> GGUFInfo:
+    """Read a GGUF header (metadata + tensor table); `UserError` when it is not a readable GGUF file."""
+    p = check_magic(path)
     try:
         from gguf import GGUFReader
     except ImportError:
@@ -152,19 +158,20 @@ def converted_dir(path: str | os.PathLike) -> Path:
 
 
 def _complete(d: Path) -> bool:
-    return (d / "config.json").exists() and (d / "model.safetensors").exists()
+    weights = (d / "model.safetensors").exists() or (d / "model.safetensors.index.json").exists()
+    return (d / "config.json").exists() and weights
 
 
 def to_hf_dir(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     """HF dir (config + model.safetensors + tokenizer) for a GGUF file; converted once, then cached."""
     import torch
 
-    p = Path(path).expanduser()
-    info = inspect(p)
-    check_supported(info)
+    p = check_magic(path)
     dest = Path(out) if out is not None else converted_dir(p)
     if _complete(dest):
-        return dest
+        return dest  # converted before: the header is not parsed again (slow for 50k-token vocabularies)
+    info = inspect(p)
+    check_supported(info)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from interp.results import atomic_dir
@@ -210,5 +217,5 @@ def gemma3_270m_dir() -> Path:
     return to_hf_dir(gguf_file, out)
 
 
-__all__ = ["GGUFInfo", "check_supported", "converted_dir", "file_sha256", "gemma3_270m_dir", "inspect", "is_gguf",
+__all__ = ["GGUFInfo", "check_magic", "check_supported", "converted_dir", "file_sha256", "gemma3_270m_dir", "inspect", "is_gguf",
            "supported_architectures", "supported_tensor_types", "to_hf_dir"]
