@@ -58,6 +58,7 @@ REGISTRY: dict[str, str] = {
     "ablation_sweep": "reports.sections.ablation_sweep:SECTION",
     "patching": "reports.sections.patching:SECTION",
     "coref_probe": "reports.sections.coref:SECTION",
+    "coref_causal": "reports.sections.coref_causal:SECTION",
     "prompt_sensitivity": "reports.sections.sensitivity:SECTION",
     "trimmed_eval": "reports.sections.trimmed:SECTION",
     "regress": "reports.sections.regress:SECTION",

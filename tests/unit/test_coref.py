@@ -303,3 +303,75 @@ def test_cli_bad_jsonl_exit_2(tiny_gpt2_dir, tmp_path, capsys):
 
     rc = run(["probe", "coref", str(tiny_gpt2_dir), "--data", str(_write(tmp_path, [ROWS[0], "{oops"]))])
     assert rc == 2 and "line 2: not valid JSON" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------- causal probe
+def test_corrupt_candidates_rule():
+    from probes.coref_data import corrupt_candidates
+
+    ex = make_example("Emma watched as John lost his keys.", "his", "John", "Emma", contrast="her")
+    cands = corrupt_candidates(ex)
+    assert cands[0] == "Emma watched as Mary lost"  # same index in the other-gender list
+    assert all("Emma" in c and "John" not in c for c in cands)
+    assert not any(c.startswith("Emma watched as Emma") for c in cands)  # never the distractor
+    noun = make_example("The king thanked the queen because he had won.", "he", "king", "queen", contrast="she")
+    assert all("queen thanked the queen" not in c for c in corrupt_candidates(noun))
+    thing = make_example("Tom dropped the cup and broke it.", "it", "cup", "Tom")
+    assert corrupt_candidates(thing) == []  # inanimate: no gender counterpart
+    given = dataclasses.replace(thing, corrupt="Tom dropped the man and broke")
+    assert corrupt_candidates(given) == ["Tom dropped the man and broke"]
+
+
+def test_jsonl_corrupt_field(tmp_path):
+    f = tmp_path / "c.jsonl"
+    f.write_text('{"text": "Tom dropped the cup and broke it.", "pronoun": "it", "antecedent": "cup", '
+                 '"distractor": "Tom", "contrast": "him", "corrupt": "Tom dropped the man and broke"}\n')
+    (ex,) = load_jsonl(f)
+    assert ex.corrupt == "Tom dropped the man and broke" and ex.to_dict()["corrupt"] == ex.corrupt
+    f.write_text('{"text": "Tom dropped the cup and broke it.", "pronoun": "it", "antecedent": "cup", '
+                 '"distractor": "Tom", "corrupt": ""}\n')
+    with pytest.raises(UserError, match="'corrupt' must be a non-empty string"):
+        load_jsonl(f)
+
+
+@pytest.fixture(scope="module")
+def coref_bridge(tmp_path_factory):
+    """A tiny random GPT-2 whose BPE was trained on the built-in texts, so names and pronouns are one token."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from interp import hooked
+    from interp.tokenizer import train_bpe
+
+    tok = train_bpe([e.text for e in builtin_examples(8)] * 3, vocab_size=400)
+    d = tmp_path_factory.mktemp("coref_tiny")
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=4,
+                     bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(cfg).eval().save_pretrained(d)
+    tok.save_pretrained(d)
+    return hooked.load(str(d))
+
+
+def test_causal_probe_on_tiny_model(coref_bridge, tmp_path):
+    from probes.coref_causal import CausalConfig, build_pairs, coref_causal
+
+    examples = [e for e in builtin_examples(1) if e.category in ("possessive", "subject")]
+    pairs, used, skipped = build_pairs(coref_bridge.tokenizer, examples)
+    assert pairs and len(used) + sum(skipped.values()) == len(examples)
+    for p in pairs:
+        assert len(coref_bridge.tokenizer(p.clean)["input_ids"]) == len(coref_bridge.tokenizer(p.corrupt)["input_ids"])
+    res = coref_causal(coref_bridge, examples, CausalConfig(top_k=3, method="atp,exact"), model="tiny")
+    d = res.to_dict()
+    assert d["kind"] == "coref_causal" and d["n_pairs"] == len(pairs)
+    assert len(d["head_fraction"]) == 2 and len(d["head_fraction"][0]) == 4
+    assert len(d["top_heads"]) == 3 and all(t["ci_low"] <= t["fraction"] <= t["ci_high"] for t in d["top_heads"])
+    assert d["top_heads"][0]["fraction"] >= d["top_heads"][1]["fraction"]
+    assert set(d["look_vs_carry"]) >= {"spearman_attention_accuracy_vs_fraction", "overlap", "best_looker"}
+    assert "atp" in d["patching"]["comparison"]["heads"]
+    paths = res.save(tmp_path / "out")
+    assert "coref_look_vs_carry.png" in {p.name for p in paths}
+    from reports.api import report
+
+    rep = report(tmp_path / "out", format="html")
+    html = next(iter(rep.outputs.values()))
+    assert "Causal coreference" in open(html, encoding="utf-8").read()
