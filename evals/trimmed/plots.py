@@ -79,11 +79,11 @@ def plot_learning_curve(result: dict[str, Any]):
     pts = curve["points"]
     xs = [p["n_train"] / max(1, len(p["per_class"])) for p in pts]  # mean examples per class
     fig, ax = plt.subplots(figsize=(6.2, 3.8))
-    for name, color, marker in (("head", "C0", "o"), ("probe", "C1", "s")):
+    for name, color, marker, shift in (("head", "C0", "o", 1 / 1.04), ("probe", "C1", "s", 1.04)):
         acc = [p[name]["accuracy"] for p in pts]
         lo = [a - p[name]["ci95"][0] for a, p in zip(acc, pts, strict=True)]
         hi = [p[name]["ci95"][1] - a for a, p in zip(acc, pts, strict=True)]
-        ax.errorbar(xs, acc, yerr=[lo, hi], color=color, marker=marker, capsize=3, ms=4,
+        ax.errorbar([x * shift for x in xs], acc, yerr=[lo, hi], color=color, marker=marker, capsize=3, ms=4,
                     label="fitted trimmed head" if name == "head" else "linear probe (random init)")
     for (name, b), color in zip(curve["baselines"].items(), ("C2", "C3"), strict=False):
         ax.axhline(b["accuracy"], color=color, ls="--", lw=1, label=f"{name} (0-shot) {b['accuracy']:.3f}")
@@ -95,7 +95,9 @@ def plot_learning_curve(result: dict[str, Any]):
     ax.minorticks_off()
     ax.set_xlabel("train examples per class", fontsize=8)
     ax.set_ylabel(f"test accuracy (n={curve['n_test']}, 95% Wilson)", fontsize=8)
-    ax.set_ylim(max(0.0, min(curve["majority_rate"], curve["chance"]) - 0.05), 1.0)
+    lows = [curve["majority_rate"], curve["chance"]] + [b["ci95"][0] for b in curve["baselines"].values()] + \
+        [p[arm]["ci95"][0] for p in pts for arm in ("head", "probe")]
+    ax.set_ylim(max(0.0, min(lows) - 0.03), 1.0)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(f"{result.get('model', '')} on {result['dataset']['name']}: learning curve", fontsize=9)
     fig.tight_layout()
