@@ -111,6 +111,10 @@ def _short(v: Any, limit: int = 80) -> str | None:
     if isinstance(v, list) and len(v) <= 8 and all(isinstance(x, (int, float, str, bool)) or x is None for x in v):
         text = ", ".join(_short(x, 24) or "" for x in v)
         return "[" + (text if len(text) <= limit else text[: limit - 1] + "…") + "]"
+    if isinstance(v, dict) and len(v) <= 4 and all(isinstance(x, (int, float, str, bool)) or x is None
+                                                   for x in v.values()):
+        text = ", ".join(f"{k}: {_short(x, 40)}" for k, x in v.items())
+        return "{" + (text if len(text) <= limit else text[: limit - 1] + "…") + "}"
     if isinstance(v, (list, dict)):
         return f"({len(v)} {'items' if isinstance(v, list) else 'keys'})"
     return None
