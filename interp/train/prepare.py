@@ -19,7 +19,7 @@ def encode_split(tokenizer, split: data.Split) -> np.ndarray:
     eot = tokenizer.eos_token_id
     out: list[int] = []
     for doc in split.documents:
-        out.extend(tokenizer(doc.text)["input_ids"])
+        out.extend(tokenizer(doc.text, verbose=False)["input_ids"])
         out.append(eot)
     return np.asarray(out, dtype=np.int32)
 
