@@ -54,6 +54,7 @@ REGISTRY: dict[str, str] = {
     "leakage": "reports.sections.leakage:SECTION",
     "attention_maps": "reports.sections.attention_maps:SECTION",
     "attention_evolution": "reports.sections.attention_evolution:SECTION",
+    "head_formation": "reports.sections.head_formation:SECTION",
     "ablation": "reports.sections.ablation:SECTION",
     "ablation_sweep": "reports.sections.ablation_sweep:SECTION",
     "patching": "reports.sections.patching:SECTION",
