@@ -28,7 +28,11 @@ def lock_holder(directory: str | os.PathLike) -> int | None:
     path = Path(directory) / LOCK_NAME
     if not path.is_file():
         return None
-    with open(path, "r+b") as f:
+    try:
+        f = open(path, "rb")  # flock works on a read-only descriptor too
+    except OSError:
+        return None
+    with f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:

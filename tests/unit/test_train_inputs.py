@@ -143,3 +143,35 @@ def test_lock_held_by_another_process(tmp_path):
     finally:
         p.communicate("\n", timeout=30)
     assert lock_holder(tmp_path) is None
+
+
+# ----------------------------------------------------------------------------- API = CLI, storage note
+def test_public_train_has_the_cli_names_and_defaults():
+    import inspect
+
+    from interp.cli.train_cmd import train as cli_train
+    from interp.train import train as api_train
+
+    api = inspect.signature(api_train).parameters
+    for name, p in inspect.signature(cli_train).parameters.items():
+        if name in ("run_dir", "as_json"):
+            continue
+        key = "resume_run" if name == "resume" else name
+        assert key in api, name
+        if name != "resume":
+            assert api[key].default == p.default, name
+
+
+def test_planned_checkpoint_storage(tmp_path, toy_tokenizer):
+    import numpy as np
+
+    from interp.train import Dist, Trainer
+
+    cfg = TrainConfig(model=get_preset("tiny", n_ctx=16, d_vocab=len(toy_tokenizer)), batch_size=4, max_epochs=3,
+                      save_at="log", save_every=0)
+    ids = np.arange(4 * 17 * 10 + 17, dtype=np.int32) % len(toy_tokenizer)
+    t = Trainer(cfg, tmp_path, toy_tokenizer, ids, ids, Dist())
+    c = t.planned_checkpoints()
+    assert t.steps_per_epoch == 10 and t.total_steps == 30
+    assert c == {"epoch": 3, "save_every": 0, "save_at": 5, "best": 1}  # log: 1, 2, 4, 8, 16; epochs end at 10, 20, 30
+    assert t.planned_bytes() == t.n_params * (12 * 3 + 4 * (5 + 1))
