@@ -9,6 +9,7 @@ import pytest
 
 from interp import attention as A
 from interp import series as S
+from interp import series_hub as SH
 from interp.errors import UserError
 from interp.results import dumps
 from tests.unit.series_helpers import interp_run, save_gpt2, trainer_output
@@ -76,19 +77,19 @@ def test_numbered_dirs_explicit_list_and_errors(tmp_path, toy_tokenizer):
 
 
 def test_hub_revision_parsing_and_ordering_offline():
-    assert S.parse_hub_spec("EleutherAI/pythia-70m@step1000,step0") == ("EleutherAI/pythia-70m", "step1000,step0")
+    assert SH.parse_hub_spec("EleutherAI/pythia-70m@step1000,step0") == ("EleutherAI/pythia-70m", "step1000,step0")
     s = S.as_series("EleutherAI/pythia-70m@step2000,step0,step1000")
     assert s.kind == "hub" and [c.revision for c in s.checkpoints] == ["step0", "step1000", "step2000"]
     assert [c.tokens_seen for c in s.checkpoints] == [0, 1000 * 2_097_152, 2000 * 2_097_152]
-    assert S.select_revisions("main,v1", None) == ["main", "v1"]
+    assert SH.select_revisions("main,v1", None) == ["main", "v1"]
     for bad in ("EleutherAI/pythia-70m@", "pythia@step0", "EleutherAI/pythia-70m@step0,,step1",
                 "EleutherAI/pythia-70m@every:x", "EleutherAI/pythia-70m@step0,step0"):
         with pytest.raises(UserError):
             S.as_series(bad)
     refs = ["main", "step0", "step1", "step2", "step3", "step4", "step8", "step512", "step1000", "step2000", "step143000"]
-    assert S.select_revisions("log", refs) == ["step0", "step1", "step2", "step4", "step8", "step512", "step1000",
+    assert SH.select_revisions("log", refs) == ["step0", "step1", "step2", "step4", "step8", "step512", "step1000",
                                                "step2000", "step143000"]
-    assert S.select_revisions("every:1000", refs) == ["step0", "step1000", "step2000", "step143000"]
+    assert SH.select_revisions("every:1000", refs) == ["step0", "step1000", "step2000", "step143000"]
 
 
 def test_hub_offline_fails_fast_and_download_path_with_stub(monkeypatch, tiny_gpt2_dir):
@@ -103,7 +104,7 @@ def test_hub_offline_fails_fast_and_download_path_with_stub(monkeypatch, tiny_gp
     with pytest.raises(UserError, match="no network"):
         A.attention_evolution(s, PROMPT)
     monkeypatch.setattr(hooked, "hub_reachable", lambda *a, **k: True)
-    monkeypatch.setattr(S, "_list_refs", lambda repo: ["step0", "step1", "step2", "step3", "main"])
+    monkeypatch.setattr(SH, "_list_refs", lambda repo: ["step0", "step1", "step2", "step3", "main"])
     calls = []
 
     def fake(what, repo, revision):
