@@ -502,3 +502,26 @@ def test_registry_is_lazy_and_rejects_unknown_kinds():
         metrics.get_kind("nope")
     k = metrics.get_kind("ablation")
     assert k.name == "ablation" and k is metrics.get_kind("ablation")
+
+
+@pytest.mark.slow
+def test_ablation_metric_equals_interp_ablate_on_gemma_3_270m(tmp_path):
+    """Real Gemma-3-270M (dedicated <bos>): the regress metric and `interp ablate` score the same BOS windows and
+    agree exactly (the bug this guards: regress built Gemma windows without BOS while `interp ablate` added it)."""
+    pytest.importorskip("gguf")
+    from interp import hooked
+    from tests.conftest import TOY_TEXT
+
+    (tmp_path / "toy.txt").write_text(TOY_TEXT)
+    suite = ABL_SUITE.format(method="mean").replace('heads = "0.1,1.*"', 'heads = "3.*"').replace(
+        "max_tokens = 512", "max_tokens = 256").replace("context = 32", "context = 64")
+    s = parse_suite(suite, "s.toml", tmp_path)
+    bridge = hooked.load("gemma-3-270m")
+    got = regress.evaluate(s, bridge, regress.EvalContext(model_ref="gemma-3-270m", base_dir=tmp_path))["abl"]
+    out = tmp_path / "cli"
+    assert run(["ablate", "gemma-3-270m", "--heads", "3.*", "--method", "mean", "--text", str(tmp_path / "toy.txt"),
+                "--max-tokens", "256", "--context", "64", "--max-new-tokens", "0", "-o", str(out)]) == 0
+    cli = json.loads((out / "results.json").read_text())
+    assert cli["bos"] and cli["delta_loss"] != 0
+    assert got["delta_loss"].value == pytest.approx(cli["delta_loss"], abs=2e-6)
+    assert got["clean_loss"].value == pytest.approx(cli["clean_loss"], abs=2e-6)
