@@ -3,16 +3,19 @@
 #
 #   scripts/check_report.sh [RESULTS_DIR] [OUT_DIR]
 #
-# RESULTS_DIR defaults to a synthetic tree (reports.sample: every section kind, a hostile prompt);
-# OUT_DIR defaults to /tmp/interp-report-check. Needs Debian's `chromium` and `poppler-utils`
-# (apt-get install -y chromium poppler-utils). Writes, for a person to LOOK at:
-#   OUT_DIR/html-top.png                  chromium screenshot of the first screen of report.html (1400 × 1000)
+# RESULTS_DIR: e.g. the `interp demo` output; default: a REAL tree built from the tiny random fixtures
+# (tests/report_tree.py runs every analysis command once). OUT_DIR defaults to /tmp/interp-report-check.
+# Needs Debian's `chromium` and `poppler-utils` (apt-get install -y chromium poppler-utils).
+# Writes, for a person to LOOK at:
+#   OUT_DIR/html-top.png                  chromium screenshot of the first screen of report.html (1400 × 1000):
+#                                         the Findings and the first key figure should be visible without scrolling
 #   OUT_DIR/html-print-N.png              the whole HTML page as chromium prints it (print-to-pdf, pdftoppm)
 #   OUT_DIR/pdf-N.png                     every PDF page (pdftoppm, 70 dpi)
 # and fails (exit 1) unless, in the DOM chromium built after running the page's script:
 #   every <img> is a data: URI holding a decodable PNG/SVG, no element fetches http(s)://, the
-#   interactive attention view was built (so the CSP-pinned inline script ran), the hostile prompt is
-#   text (no <script>/<img> elements injected), and the PDF has more than one page.
+#   interactive attention view was built (so the CSP-pinned inline script ran), no markup was injected
+#   (at most one executable <script>), Findings come before the first section, and the PDF has more than
+#   one page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -21,9 +24,8 @@ mkdir -p "$OUT"
 if [ -n "${1:-}" ]; then
   RES=$1
 else
-  RES="$OUT/sample"
-  rm -rf "$RES"
-  "$PY" -c "import sys; from reports.sample import write_sample_tree; write_sample_tree(sys.argv[1])" "$RES"
+  rm -rf "$OUT/tiny"
+  RES=$("$PY" -m tests.report_tree "$OUT/tiny" 2>/dev/null | tail -1)
 fi
 BROWSER=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [ -z "$BROWSER" ]; then echo "chromium not installed: apt-get install -y chromium" >&2; exit 2; fi
@@ -91,6 +93,8 @@ for src in s.imgs:
         problems.append("broken SVG")
 if s.fetch:
     problems.append("network references: " + ", ".join(s.fetch[:5]))
+if 'id="findings"' not in dom or dom.index('id="findings"') > dom.find('<section id="s1-'):
+    problems.append("the Findings do not come first")
 if s.toks == 0 and 'class="attn-view"' in dom:
     problems.append("interactive attention view not built (inline script blocked or failed)")
 code_scripts = [t for t in s.scripts if t != "application/json"]

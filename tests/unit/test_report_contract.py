@@ -2,9 +2,9 @@
 results, and every section renders tailored with figures that decode — so renaming a result field fails
 here instead of quietly degrading the report.
 
-The results tree is written once per module by the real CLI commands (the same calls `interp demo` makes).
-A new result kind: add its command to `COMMANDS` (and its section module + registry line, see
-reports/sections/__init__.py).
+The results tree is written once per module by the real CLI commands (tests/report_tree.py, the same calls
+`interp demo` makes). A new result kind: add its command to `tests/report_tree.commands` (and its section
+module + registry line, see reports/sections/__init__.py).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from interp.cli import run
 from reports.build import build_report, make_report
 from reports.document import Chart, Figure
 from reports.sections import REGISTRY
-from tests.conftest import TOY_TEXT
+from tests.report_tree import build_tree
 
 # kinds registered but not produced here, and why (keep this list short)
 NOT_PRODUCED = {
@@ -30,57 +29,9 @@ NOT_PRODUCED = {
 }
 
 
-def _trimmed_files(d: Path) -> tuple[Path, Path]:
-    rows = []
-    for i in range(48):
-        lab = ("cat", "dog")[i % 2]
-        rows.append(f"The {lab} sat on the mat {i}.\t{lab}" if lab == "cat" else f"A dog chased the ball {i}.\t{lab}")
-    dev, train = d / "dev.tsv", d / "train.tsv"
-    dev.write_text("text\tlabel\n" + "\n".join(rows[:24]) + "\n")
-    train.write_text("text\tlabel\n" + "\n".join(rows[24:]) + "\n")
-    return dev, train
-
-
-def commands(m: str, run_dir: Path, txt: Path, dev: Path, train: Path, root: Path) -> dict[str, list[str]]:
-    t = str(txt)
-    return {
-        "training": ["train", str(run_dir), "--preset", "tiny", "--corpus", t, "--epochs", "2", "--vocab-size", "300",
-                     "--batch-size", "8", "--warmup-steps", "5", "--eval-tokens", "2048"],
-        "generation": ["generate", m, "John lost his", "-n", "6", "--out", str(root / "generate")],
-        "attention_maps": ["attention", m, "--prompt", "John lost his keys and he", "--out", str(root / "attention")],
-        "attention_evolution": ["attention-evolution", str(run_dir), "--prompt", "John lost his keys",
-                                "--out", str(root / "evolution")],
-        "ablation": ["ablate", m, "--heads", "0.*", "--method", "mean", "--text", t, "--max-tokens", "256", "-n", "6",
-                     "--out", str(root / "ablation")],
-        "ablation_sweep": ["ablate-sweep", m, "--text", t, "--max-tokens", "256", "--out", str(root / "sweep")],
-        "patching": ["patch", m, "--clean", "John lost his keys", "--corrupt", "Mary lost his keys", "--metric", "loss",
-                     "--out", str(root / "patching")],
-        "coref_probe": ["probe", "coref", m, "--data", "builtin-small", "--out", str(root / "coref")],
-        "perplexity": ["eval", "perplexity", m, "--text", t, "--max-tokens", "400", "--train-text", t,
-                       "--out", str(root / "perplexity")],
-        "prompt_sensitivity": ["eval", "sensitivity", m, "--out", str(root / "sensitivity")],
-        "trimmed_eval": ["eval", "trimmed", m, "--dataset", str(dev), "--train-file", str(train), "--text-column", "text",
-                         "--label-column", "label", "--template", "Text: {text}\\nAnimal:", "--calibrate",
-                         "--fit-head", "4", "--no-cache", "--out", str(root / "trimmed")],
-    }
-
-
 @pytest.fixture(scope="module")
 def real_tree(tmp_path_factory, tiny_gpt2_dir) -> Path:
-    base = tmp_path_factory.mktemp("contract")
-    root = base / "results"
-    root.mkdir()
-    txt = base / "toy.txt"
-    txt.write_text(TOY_TEXT)
-    dev, train = _trimmed_files(base)
-    failed = {}
-    for kind, argv in commands(str(tiny_gpt2_dir), root / "run", txt, dev, train, root).items():
-        rc = run(argv)
-        if rc != 0:
-            failed[kind] = rc
-    assert not failed, f"commands failed: {failed}"
-    shutil.rmtree(root / "run" / "checkpoints", ignore_errors=True)  # weights: never read by a report
-    return root
+    return build_tree(tmp_path_factory.mktemp("contract"), tiny_gpt2_dir)
 
 
 def _decodes(b: Chart | Figure) -> None:
