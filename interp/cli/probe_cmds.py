@@ -46,7 +46,8 @@ def coref_cmd(
     model: ModelArg,
     data: Annotated[str, typer.Option(
         "--data", "-d", help="Probe set name (builtin, builtin-small, handwritten) or a JSONL file "
-        "(keys text, pronoun, antecedent, distractor; optional category, contrast, cross_sentence).")] = "builtin",
+        "(keys text, pronoun, antecedent, distractor; optional category, contrast, cross_sentence, and for --causal "
+        "corrupt = the corrupted text before the pronoun).")] = "builtin",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json and figures here.")] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Best heads to report.")] = 5,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,

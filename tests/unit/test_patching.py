@@ -3,6 +3,7 @@ where the downstream is linear; GradDrop; the patch() API (fractions, baselines,
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -209,7 +210,7 @@ def test_patch_api_pairs_of_different_lengths(tiny_bridge, tmp_path):
     from interp.patching import patch
 
     f = tmp_path / "pairs.jsonl"
-    f.write_text('{"clean": "%s", "corrupt": "%s", "answer": "the", "wrong": "cat"}\n' % (CLEAN, CORRUPT)
+    f.write_text(json.dumps({"clean": CLEAN, "corrupt": CORRUPT, "answer": "the", "wrong": "cat"}) + "\n"
                  + '{"clean": "The cat sat on", "corrupt": "The ball sat on", "answer": "the", "wrong": "cat"}\n')
     from interp.patching.api import load_pairs
 

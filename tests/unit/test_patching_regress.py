@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from interp.errors import UserError
 
 CLEAN = "The cat sat on the mat. The ball sat on"
 CORRUPT = "The ball sat on the mat. The cat sat on"
-PAIRS = '{"clean": "%s", "corrupt": "%s", "answer": "the", "wrong": "cat"}\n' % (CLEAN, CORRUPT)
+PAIRS = json.dumps({"clean": CLEAN, "corrupt": CORRUPT, "answer": "the", "wrong": "cat"}) + "\n"
 SUITE = """model = "unused"
 [[eval]]
 name = "carry"
