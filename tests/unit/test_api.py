@@ -154,3 +154,16 @@ def test_every_figures_entry_resolves():
         assert re.fullmatch(r"[\w.]+:\w+", target), (kind, target)
         assert callable(builder_for(kind)), kind
     assert builder_for("no-such-kind") is None
+
+
+def test_cli_and_api_train_identically(text_file, tmp_path, monkeypatch):
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "api").mkdir()
+    flags = ["--preset", "tiny", "--corpus", str(text_file), "--vocab-size", "300", "--max-steps", "4",
+             "--eval-tokens", "256"]
+    r = run_cli(["train", "run", *flags], cwd=tmp_path / "cli")
+    assert r.returncode == 0, r.stderr[-2000:]
+    monkeypatch.chdir(tmp_path / "api")
+    interp.train("run", preset="tiny", corpus=str(text_file), vocab_size=300, max_steps=4, eval_tokens=256,
+                 progress=False)
+    assert read_json(tmp_path / "api" / "run" / "results.json") == read_json(tmp_path / "cli" / "run" / "results.json")
