@@ -352,6 +352,13 @@ def test_learning_curve_cache_and_no_forward_on_refit(tiny_bridge, tmp_path, mon
     fig = plot_learning_curve(d)
     assert fig.axes and [n for n, _ in figures(d)] == ["confusion", "learning_curve"]
     assert "K=  all" in summary_table(d)
+    # the report's trimmed section draws the curve and tabulates every size (from the dict only)
+    from reports.collect import Stage
+    from reports.sections.trimmed import SECTION
+
+    built = SECTION.build(Stage(rel="trimmed", source="trimmed/results.json", kind="trimmed_eval", data=d))
+    assert "learning_curve" in built.used
+    assert any("learning curve (test n = 4" in str(getattr(blk, "caption", "")) for blk in built.blocks)
 
 
 def test_cache_key_differs_between_models(tiny_bridge, tiny_gemma_bridge):
