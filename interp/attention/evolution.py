@@ -220,7 +220,8 @@ class _Part:
     error: str | None = None
 
 
-def _sweep(items: Iterable[tuple[Checkpoint, Any]], prompt: str, config: EvolutionConfig) -> _Part:
+def _sweep(items: Iterable[tuple[Checkpoint, Any]], prompt: str, config: EvolutionConfig,
+           on_done: Callable[[int], Any] | None = None) -> _Part:
     part = _Part()
     for info, bridge in items:
         if part.setup is None:
@@ -232,6 +233,8 @@ def _sweep(items: Iterable[tuple[Checkpoint, Any]], prompt: str, config: Evoluti
             part.first = part.last
         part.entries.append(entry)
         del bridge
+        if on_done is not None:
+            on_done(1)
     return part
 
 
@@ -324,18 +327,22 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         idx = series.shard(rank, world)
         from tqdm import tqdm
 
-        items: Iterable[tuple[Checkpoint, Any]] = tqdm(
-            series.iter_models(device=device, indices=idx), total=len(idx), desc="checkpoints", unit="ckpt",
-            file=sys.stderr, disable=None)
+        # the bar is updated by the sweep, not wrapped around the iterator: tqdm would hold the previous
+        # (checkpoint, bridge) while the next one loads — two models alive instead of one
+        bar = tqdm(total=len(idx), desc="checkpoints", unit="ckpt", file=sys.stderr, disable=None)
+        items: Iterable[tuple[Checkpoint, Any]] = series.iter_models(device=device, indices=idx)
         source, kind, curve = run_dir or series.source, series.kind, series.loss_curve
     else:
-        items, source, kind, curve = _pairs(run_or_series), run_dir, "pairs", ()
+        items, source, kind, curve, bar = _pairs(run_or_series), run_dir, "pairs", (), None
     try:
-        part = _sweep(items, prompt, config)
+        part = _sweep(items, prompt, config, on_done=bar.update if bar is not None else None)
     except UserError as e:
         if world == 1:
             raise
         part = _Part(error=str(e))
+    finally:
+        if bar is not None:
+            bar.close()
     setup, entries = _merge(_gather(part, world))
     infos = [Checkpoint(label=e.label, ref="", step=e.step, tokens_seen=e.tokens_seen, epoch=e.epoch) for e in entries]
     x = CheckpointSeries(source or "checkpoints", kind, tuple(infos)).check_x(x)

@@ -143,3 +143,23 @@ def test_head_formation_over_run(run):
     figs = A.plot_head_formation(json.loads(json.dumps(d)))
     assert [n for n, _ in figs] == ["head_formation"]
     plt.close(figs[0][1])
+
+
+def test_one_model_alive_at_a_time(run, monkeypatch):
+    import gc
+    import weakref
+
+    alive: list[weakref.ref] = []
+    most = []
+    real = S.load_checkpoint
+
+    def spy(c, device="cpu"):
+        gc.collect()
+        most.append(sum(r() is not None for r in alive))  # models still alive when the next one loads
+        b = real(c, device=device)
+        alive.append(weakref.ref(b))
+        return b
+
+    monkeypatch.setattr(S, "load_checkpoint", spy)
+    A.attention_evolution(str(run), PROMPT, induction_len=4, induction_batch=1)
+    assert len(most) == 5 and max(most) == 0
