@@ -204,9 +204,10 @@ def _state(d: Path) -> dict[str, Any]:
                     tokens = rec["num_input_tokens_seen"]
         return {"step": int(s["global_step"]), "tokens_seen": int(tokens) if tokens else None,
                 "epoch": float(s["epoch"]) if s.get("epoch") is not None else None}
-    if "step" in s:  # interp
-        return {"step": int(s["step"]), "tokens_seen": s.get("tokens_seen"),
-                "epoch": float(s["epoch"]) if s.get("epoch") is not None else None}
+    if "step" in s:  # interp (epoch_progress = step / steps per epoch, written by the trainer since --save-at)
+        ep = s.get("epoch_progress", s.get("epoch"))
+        return {"step": int(s["step"]) if s["step"] is not None else None, "tokens_seen": s.get("tokens_seen"),
+                "epoch": float(ep) if ep is not None else None}
     return {}
 
 
@@ -283,7 +284,12 @@ def from_run_dir(run: Path) -> CheckpointSeries:
         kind, num = d.name.split("-")
         st = _state(d)
         step = st.get("step", int(num) if kind == "step" else None)
-        epoch = float(num) if kind == "epoch" else epoch_of_step.get(step) if step is not None else None
+        if kind == "epoch":
+            epoch: float | None = float(num)
+        elif "epoch_progress" in (_read_json(d / "trainer_state.json") or {}):
+            epoch = st.get("epoch")  # the trainer's step / steps per epoch
+        else:
+            epoch = epoch_of_step.get(step) if step is not None else None
         cks.append(Checkpoint(label=d.name, ref=str(d), step=step, tokens_seen=st.get("tokens_seen"), epoch=epoch))
     if any(c.step is None for c in cks):
         if any(c.label.startswith("step-") for c in cks):
