@@ -119,28 +119,6 @@ def figure_to_png_bytes(fig, dpi: int = 120) -> bytes:
 
 
 # ----------------------------------------------------------------------------- adapters for existing builders
-def attention_evolution_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Pattern grid (epochs × layers) and head scores over training."""
-    from interp import attention as attn
-
-    return [("attention_evolution_grid", attn.plot_attention_evolution_grid(result)),
-            ("attention_evolution_scores", attn.plot_attention_evolution_metrics(result))]
-
-
-def ablation_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Mean Δloss by position in window."""
-    from interp.ablation import plot_ablation
-
-    return [("ablation_by_position", plot_ablation(result))]
-
-
-def ablation_sweep_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Δloss heatmap layers × heads."""
-    from interp.ablation import plot_sweep
-
-    return [("ablation_heatmap", plot_sweep(result))]
-
-
 def coref_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
     """Per-head accuracy heatmap, single vs cross sentence, accuracy by category."""
     from probes import coref
@@ -153,10 +131,3 @@ def sensitivity_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
     from evals.sensitivity import figures
 
     return list(figures(result).items())
-
-
-def trimmed_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Confusion matrices (trimmed / calibrated / fitted / full vocabulary)."""
-    from evals.trimmed import plot_confusions
-
-    return [("confusion", plot_confusions(result))]
