@@ -364,3 +364,13 @@ def test_gemma3_270m_attention_maps():
     assert "␣Paris" in [t["token"] for t in r.top_next]  # Q4 base model: ' the' 0.19, ' a' 0.11, ' Paris' 0.08
     ev = A.attention_evolution([(1, bridge)], "The capital of France is", A.EvolutionConfig(induction_batch=2))
     assert torch.tensor(ev.checkpoints[0].induction).max() > 0.5  # gemma-3-270m has induction heads (L5.H1 ~0.87)
+
+
+def test_public_attention_api_takes_a_reference_or_a_bridge(tiny_gpt2_dir, tiny_bridge):
+    by_ref = A.attention(str(tiny_gpt2_dir), PROMPT, layers="1", heads="0,2", seed=5)
+    by_bridge = A.attention(tiny_bridge, PROMPT, layers=(1,), heads=(0, 2), seed=5)
+    assert by_ref.patterns == by_bridge.patterns and by_ref.model == str(tiny_gpt2_dir) and by_ref.layers == (1,)
+    assert A.attention(tiny_bridge, PROMPT, heads="1.3").heads == ((3,),)
+    from interp import tokens
+
+    assert list(by_ref.token_ids) == tokens.encode(tiny_bridge.tokenizer, PROMPT)  # the one BOS rule
