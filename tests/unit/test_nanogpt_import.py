@@ -138,3 +138,23 @@ def test_cached_import_and_series_of_ckpt_files(tmp_path, monkeypatch):
     mtimes = [(d / "nanogpt.json").stat().st_mtime_ns for d in cached]
     S.as_series(str(folder), meta=str(folder / "meta.pkl"))  # second time: from the cache, nothing re-imported
     assert [(d / "nanogpt.json").stat().st_mtime_ns for d in cached] == mtimes
+
+
+def test_cli_import_file_and_folder(tmp_path, capsys):
+    import json as _json
+
+    from interp.cli import run
+
+    folder = tmp_path / "out-x"
+    folder.mkdir()
+    for it in (500, 100):
+        nano_checkpoint(folder / f"ckpt_{it}.pt", iter_num=it, seed=it)
+    meta = char_meta(tmp_path / "meta.pkl")
+    assert run(["import", "nanogpt", str(folder / "ckpt_100.pt"), str(tmp_path / "one"), "--meta", str(meta), "--json"]) == 0
+    d = _json.loads(capsys.readouterr().out)
+    assert d["kind"] == "nanogpt_import" and d["iter_num"] == 100 and (tmp_path / "one" / "model.safetensors").exists()
+    assert run(["import", "nanogpt", str(folder), str(tmp_path / "many"), "--meta", str(meta)]) == 0
+    from interp import series as S
+
+    s = S.as_series(str(tmp_path / "many"))  # the imported folder is a series ordered by step
+    assert [c.label for c in s.checkpoints] == ["ckpt_100", "ckpt_500"] and s.checkpoints[1].tokens_seen == 500 * 12 * 32
