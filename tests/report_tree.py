@@ -24,7 +24,27 @@ def _trimmed_files(d: Path) -> tuple[Path, Path]:
     return dev, train
 
 
-def commands(m: str, run_dir: Path, txt: Path, dev: Path, train: Path, root: Path) -> dict[str, list[str]]:
+def coref_model(d: Path) -> Path:
+    """A tiny random GPT-2 whose BPE saw the built-in coref texts (names and pronouns are one token)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from interp.tokenizer import train_bpe
+    from probes.coref_data import builtin_examples
+
+    if (d / "config.json").exists():
+        return d
+    tok = train_bpe([e.text for e in builtin_examples(8)] * 3, vocab_size=400)
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=4,
+                     bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(cfg).eval().save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+def commands(m: str, run_dir: Path, txt: Path, dev: Path, train: Path, root: Path,
+             coref_m: str | None = None) -> dict[str, list[str]]:
     """Result kind → the CLI command that writes it (model `m`, a tiny training run at `run_dir`)."""
     t = str(txt)
     return {
@@ -34,12 +54,14 @@ def commands(m: str, run_dir: Path, txt: Path, dev: Path, train: Path, root: Pat
         "attention_maps": ["attention", m, "--prompt", "John lost his keys and he", "--out", str(root / "attention")],
         "attention_evolution": ["attention-evolution", str(run_dir), "--prompt", "John lost his keys",
                                 "--out", str(root / "evolution")],
+        "head_formation": ["head-formation", str(run_dir), "--induction-len", "8", "--out", str(root / "formation")],
         "ablation": ["ablate", m, "--heads", "0.*", "--method", "mean", "--text", t, "--max-tokens", "256", "-n", "6",
                      "--out", str(root / "ablation")],
         "ablation_sweep": ["ablate-sweep", m, "--text", t, "--max-tokens", "256", "--out", str(root / "sweep")],
         "patching": ["patch", m, "--clean", "John lost his keys", "--corrupt", "Mary lost his keys", "--metric", "loss",
                      "--out", str(root / "patching")],
         "coref_probe": ["probe", "coref", m, "--data", "builtin-small", "--out", str(root / "coref")],
+        "coref_causal": ["probe", "coref", coref_m or m, "--data", "builtin-small", "--causal", "--out", str(root / "coref-causal")],
         "perplexity": ["eval", "perplexity", m, "--text", t, "--max-tokens", "400", "--train-text", t,
                        "--out", str(root / "perplexity")],
         "prompt_sensitivity": ["eval", "sensitivity", m, "--out", str(root / "sensitivity")],
@@ -58,7 +80,8 @@ def build_tree(base: Path, model_dir: Path) -> Path:
     txt = base / "toy.txt"
     txt.write_text(TOY_TEXT)
     dev, train = _trimmed_files(base)
-    failed = {kind: rc for kind, argv in commands(str(model_dir), root / "run", txt, dev, train, root).items()
+    cm = str(coref_model(base / "coref-model"))
+    failed = {kind: rc for kind, argv in commands(str(model_dir), root / "run", txt, dev, train, root, cm).items()
               if (rc := run(argv)) != 0}
     if failed:
         raise RuntimeError(f"commands failed: {failed}")

@@ -111,7 +111,8 @@ def test_gemma_part_runs_before_the_report_on_the_demo_test_split(tmp_path, monk
 
     run_demo(cfg, cli)
     gem = [n for n in calls if n.startswith("gemma")]
-    assert gem == ["gemma-weights", "gemma/coref", "gemma/trimmed", "gemma/ablation-sweep", "gemma/perplexity"]
+    assert gem == ["gemma-weights", "gemma/coref", "gemma/coref-causal", "gemma/trimmed", "gemma/ablation-sweep",
+                   "gemma/perplexity"]
     assert calls[-1] == "report" and calls.index("gemma-weights") > calls.index("trimmed")
     assert len(written) == 2  # sweep + perplexity read the test split file
     argv = next(s for s in demo.STAGES if s.name == "gemma/perplexity").argv(cfg)
