@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -39,11 +40,12 @@ class _StopForward(Exception):
 
 @torch.no_grad()
 def last_hidden(bridge, id_lists: Sequence[Sequence[int]], batch_size: int = 8, progress: bool = False,
-                desc: str = "forward") -> torch.Tensor:
+                desc: str = "forward", bar: Any = None) -> torch.Tensor:
     """Final-LN hidden state at each prompt's last token: (N, d_model), float32, input order.
 
     Prompts are sorted by length (less padding), right-padded, run up to ln_final only, and the last real
-    position of each row is gathered inside the hook. The progress bar counts examples (with an ETA).
+    position of each row is gathered inside the hook. The progress bar counts examples (with an ETA);
+    `bar`: an open tqdm bar to advance instead.
     """
     from tqdm import tqdm
 
@@ -55,7 +57,9 @@ def last_hidden(bridge, id_lists: Sequence[Sequence[int]], batch_size: int = 8, 
     order = sorted(range(n), key=lambda i: (-len(id_lists[i]), i))
     out = torch.zeros(n, bridge.cfg.d_model)
     grabbed: dict[str, torch.Tensor] = {}
-    bar = tqdm(total=n, desc=desc, disable=None if progress else True, leave=False, unit="ex")
+    own = bar is None
+    if own:
+        bar = tqdm(total=n, desc=desc, disable=None if progress else True, leave=False, unit="ex")
     for start in range(0, n, batch_size):
         rows = order[start:start + batch_size]
         lengths = torch.tensor([len(id_lists[i]) for i in rows])
@@ -79,7 +83,8 @@ def last_hidden(bridge, id_lists: Sequence[Sequence[int]], batch_size: int = 8, 
             raise RuntimeError(f"hook {LN_FINAL} did not fire; the bridge has no final-LN hook point")
         out[torch.tensor(rows)] = grabbed.pop("h").cpu()
         bar.update(len(rows))
-    bar.close()
+    if own:
+        bar.close()
     return out
 
 
@@ -182,18 +187,28 @@ class FeatureCache:
 
 
 def cached_features(bridge, id_lists: Sequence[Sequence[int]], batch_size: int = 8, progress: bool = False,
-             desc: str = "features", cache: FeatureCache | None = None) -> torch.Tensor:
-    """`last_hidden` for each prompt, reading/writing `cache` when given: (N, d_model)."""
+                    desc: str = "features", cache: FeatureCache | None = None, chunk: int = 256) -> torch.Tensor:
+    """`last_hidden` for each prompt, reading/writing `cache` when given: (N, d_model).
+
+    Missing prompts run in chunks of `chunk`, each written to the cache as soon as it is done, so an
+    interrupted pass resumes where it stopped. One progress bar (with ETA) covers the whole pass.
+    """
     if cache is None:
         return last_hidden(bridge, id_lists, batch_size, progress, desc)
+    from tqdm import tqdm
+
     keys = [prompt_key(cache.model, ids) for ids in id_lists]
     have = cache.get(keys)
     missing = list(dict.fromkeys(k for k in keys if k not in have))
     if missing:
         first = {k: i for i, k in reversed(list(enumerate(keys)))}
-        h_new = last_hidden(bridge, [id_lists[first[k]] for k in missing], batch_size, progress, desc)
-        cache.put(missing, h_new)
-        have.update(zip(missing, h_new, strict=True))
+        bar = tqdm(total=len(missing), desc=desc, disable=None if progress else True, leave=False, unit="ex")
+        for start in range(0, len(missing), chunk):
+            part = missing[start:start + chunk]
+            h_new = last_hidden(bridge, [id_lists[first[k]] for k in part], batch_size, bar=bar)
+            cache.put(part, h_new)
+            have.update(zip(part, h_new, strict=True))
+        bar.close()
     cache.n_hits += len(keys) - len(missing)
     cache.n_computed += len(missing)
     if not keys:
