@@ -187,7 +187,14 @@ def _earlier_stages(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int],
+def cli_runner(argv: list[str]) -> int:
+    """Run one stage as the `interp` command line would (the demo has no code path of its own)."""
+    from interp.cli import run
+
+    return run(argv)
+
+
+def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int] = cli_runner,
              announce: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run every stage in order through `runner` (the CLI); return the per-stage record."""
     stages = stages_for(cfg)

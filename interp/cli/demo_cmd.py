@@ -30,12 +30,11 @@ def demo(
 ) -> None:
     """Train the default model on the embedded Shakespeare corpus, run every analysis and eval, write
     report.html + report.pdf. Stages whose results exist are skipped (resumable) unless --force."""
-    from interp.cli import run
     from interp.demo import DemoConfig, run_demo
 
     cfg = DemoConfig(out=out, preset=preset, epochs=epochs, corpus=corpus, seed=seed, force=force, device=device,
                      gemma=gemma)
-    record = run_demo(cfg, runner=run, announce=lambda s: typer.secho(s, fg="cyan", err=True))
+    record = run_demo(cfg, announce=lambda s: typer.secho(s, fg="cyan", err=True))
     times = "  ".join(f"{s['name']} {s['seconds']:.0f}s" for s in record["stages"] if s["status"] == "ran")
     summary = (f"demo finished in {record['seconds']:.0f}s" + (f" ({times})" if times else "") + "\n"
                f"checkpoints: {out}/run/checkpoints/epoch-*\n"

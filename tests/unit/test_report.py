@@ -269,3 +269,11 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(light, tmp_path, ar
     r = run_cli([a.format(**subs) for a in args], cwd=tmp_path)
     assert_user_error(r, needle)
     assert snapshot_tree(tmp_path) == before
+
+
+def test_interp_report_command_end_to_end_never_imports_torch(light):
+    code = ("import sys; from interp.cli import run; "
+            f"rc = run(['report', {str(light)!r}, '--format', 'html', '--json']); assert rc == 0, rc; "
+            "bad = [m for m in ('torch', 'transformers', 'transformer_lens') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120, capture_output=True)
