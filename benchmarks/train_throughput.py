@@ -9,7 +9,8 @@ Both tokenizers are one token per character (nanoGPT: 65 symbols; ours: the trai
 + <|endoftext|> + <unk>).
 
 Throughput: the arms alternate chunks of `--chunk` steps (so machine noise hits all arms alike); per
-chunk tokens/s; reported: median tokens/s per arm and the median of per-chunk ratios arm/nanoGPT.
+chunk tokens per wall-clock second and per CPU second (one thread: the arm's own work, not the time it
+waited for a shared core); reported: medians per arm and the median of per-chunk ratios arm/nanoGPT.
 Val loss at equal tokens: both models scored by the same function on the same non-overlapping 64-char
 windows of our val split (nanoGPT's own 200-random-batch estimate is reported too).
 
@@ -109,26 +110,33 @@ LEVERS = {"interp (default: SDPA, fused AdamW)": None, "eager attention": lever_
           "--compile": "compile"}
 
 
-def interleave(arms: dict, steps: int, chunk: int) -> dict[str, list[float]]:
-    rates: dict[str, list[float]] = {k: [] for k in arms}
+def interleave(arms: dict, steps: int, chunk: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per chunk and arm: tokens per wall-clock second and tokens per CPU second of this process (with one
+    thread, CPU time is the arm's own work: it does not count time spent waiting for a shared core)."""
+    wall: dict[str, list[float]] = {k: [] for k in arms}
+    cpu: dict[str, list[float]] = {k: [] for k in arms}
     done = 0
     while done < steps:
         n = min(chunk, steps - done)
         for name, step in arms.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for _ in range(n):
                 step()
-            rates[name].append(n * TOKENS_PER_STEP / (time.perf_counter() - t))
+            wall[name].append(n * TOKENS_PER_STEP / (time.perf_counter() - t))
+            cpu[name].append(n * TOKENS_PER_STEP / max(time.process_time() - c, 1e-9))
         done += n
-        print(f"step {done}/{steps}: " + " | ".join(f"{k} {v[-1]:,.0f}" for k, v in rates.items()), file=sys.stderr)
-    return rates
+        print(f"step {done}/{steps}: " + " | ".join(f"{k} {v[-1]:,.0f} ({cpu[k][-1]:,.0f} cpu)" for k, v in wall.items()),
+              file=sys.stderr)
+    return wall, cpu
 
 
-def summarize(rates: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    base = rates["nanogpt"]
-    return {k: {"median_tokens_per_s": statistics.median(v),
-                "ratio_vs_nanogpt_median_of_chunks": statistics.median(b / a for a, b in zip(base, v, strict=True))}
-            for k, v in rates.items()}
+def summarize(wall: dict[str, list[float]], cpu: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    def ratio(rates: dict[str, list[float]], k: str) -> float:
+        return statistics.median(b / a for a, b in zip(rates["nanogpt"], rates[k], strict=True))
+
+    return {k: {"median_tokens_per_s": statistics.median(wall[k]), "ratio_vs_nanogpt_median_of_chunks": ratio(wall, k),
+                "median_tokens_per_cpu_s": statistics.median(cpu[k]), "cpu_ratio_vs_nanogpt_median_of_chunks": ratio(cpu, k)}
+            for k in wall}
 
 
 def main() -> None:
@@ -168,10 +176,10 @@ def main() -> None:
             f()
         if name == "--compile":
             compile_s = time.perf_counter() - t0
-    rates = interleave(arms, steps - args.warmup, chunk)
+    wall, cpu = interleave(arms, steps - args.warmup, chunk)
     res = {"config": "4 layers, 4 heads, d_model 128, block 64, batch 12, fp32, char vs char",
            "data": str(data), "steps": steps, "tokens_seen": steps * TOKENS_PER_STEP, "threads": args.threads,
-           "chunk": chunk, "arms": summarize(rates), "compile_warmup_s": compile_s}
+           "chunk": chunk, "arms": summarize(wall, cpu), "compile_warmup_s": compile_s}
     if not args.levers:
         ours = trainers["interp"]
         val_ids = torch.from_numpy(info["ids"]["val"].astype("int64"))
@@ -188,9 +196,10 @@ def main() -> None:
         }
         res["vocab"] = {"nanogpt": nano.cfg.vocab_size, "interp": len(ours.tok)}
     write_json(out, res)
-    print(f"{'arm':40} {'tok/s (median)':>15} {'ratio vs nanoGPT':>17}")
+    print(f"{'arm':40} {'tok/s (median)':>15} {'ratio':>7} {'tok/cpu-s':>10} {'ratio':>7}")
     for k, v in res["arms"].items():
-        print(f"{k:40} {v['median_tokens_per_s']:>15,.0f} {v['ratio_vs_nanogpt_median_of_chunks']:>16.3f}x")
+        print(f"{k:40} {v['median_tokens_per_s']:>15,.0f} {v['ratio_vs_nanogpt_median_of_chunks']:>6.3f}x "
+              f"{v['median_tokens_per_cpu_s']:>10,.0f} {v['cpu_ratio_vs_nanogpt_median_of_chunks']:>6.3f}x")
     if "val_loss" in res:
         s = res["val_loss"]["same_windows_nats_per_char"]
         print(f"val loss (nats/char, same windows): nanoGPT {s['nanogpt']:.4f}  interp {s['interp']:.4f}  "

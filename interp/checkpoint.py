@@ -53,6 +53,18 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
 def save_checkpoint(path: Path, model, tokenizer, state: dict[str, Any],
                     optimizer: torch.optim.Optimizer | None = None) -> Path:
     """Atomically write an HF checkpoint dir (+ trainer state, + optimizer state if given)."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Writing model shards" bar per checkpoint inside the training bar
+    try:
+        return _save(path, model, tokenizer, state, optimizer)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _save(path: Path, model, tokenizer, state: dict[str, Any], optimizer: torch.optim.Optimizer | None) -> Path:
     with atomic_dir(path) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
