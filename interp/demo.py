@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -187,6 +188,12 @@ def _earlier_stages(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (stages run in-process)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def cli_runner(argv: list[str]) -> int:
     """Run one stage as the `interp` command line would (the demo has no code path of its own)."""
     from interp.cli import run
@@ -212,20 +219,23 @@ def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int] = cli_runner,
             continue
         argv = st.argv(cfg)
         announce(f"{head}: interp {' '.join(argv)}")
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu_seconds()
         if st.prepare is not None:
             st.prepare(cfg)
         rc = runner(argv)
-        dt = time.perf_counter() - t
+        dt, dcpu = time.perf_counter() - t, _cpu_seconds() - cpu
         if rc != 0:
             raise UserError(f"demo stage '{st.name}' failed (exit {rc}); fix the error above, then rerun "
                             f"`interp demo --out {cfg.out}` to resume from this stage")
         announce(f"{head}: done in {dt:.1f}s")
-        record["stages"].append({"name": st.name, "status": "ran", "seconds": dt, "argv": argv})
+        record["stages"].append({"name": st.name, "status": "ran", "seconds": dt, "cpu_seconds": round(dcpu, 3),
+                                 "argv": argv})
     record["seconds"] = time.perf_counter() - t_all
     ran = [s for s in record["stages"] if s["status"] == "ran"]
     total = sum(s["seconds"] for s in ran) or 1.0
     record["share"] = {s["name"]: round(s["seconds"] / total, 4) for s in ran}  # stage cost relative to the whole
+    cpu_total = sum(s["cpu_seconds"] for s in ran) or 1.0  # CPU time: less sensitive to a busy shared machine
+    record["cpu_share"] = {s["name"]: round(s["cpu_seconds"] / cpu_total, 4) for s in ran}
     record["report"] = {"html": str(cfg.out / "report.html"), "pdf": str(cfg.out / "report.pdf")}
     record["checkpoints"] = sorted(str(p) for p in (cfg.out / "run" / "checkpoints").glob("epoch-*"))
     return record

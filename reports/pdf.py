@@ -145,7 +145,7 @@ class _Flow:
         self.page.y -= 0.08
 
     def guide(self, text: str) -> None:
-        size = 8.6
+        size = 8.2
         lines = _wrap(text, size, TEXT_W - 0.3)
         lh = size * 1.38 / 72
         h = lh * len(lines) + 0.16
@@ -224,7 +224,10 @@ class _Flow:
         cap_h = 0.32
         h = min(c.height, PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - cap_h - 0.1)
         if h + cap_h > self.room():
-            self.new_page()
+            if self.room() - cap_h >= max(0.75 * h, 1.8):  # a little shorter rather than a half-empty page
+                h = self.room() - cap_h
+            else:
+                self.new_page()
         page = self.page
         fig = page.fig
         # subfigures honour grid ratios, not gridspec margins: a 3 × 3 grid whose middle cell is the chart
@@ -287,7 +290,7 @@ def _section(flow: _Flow, sec: Section, number: int) -> int:
     """Heading + key figure(s) + guide + headline table + notes; a new page only when the heading and the
     first figure do not fit in what is left of the current one."""
     figs = [b for b in sec.blocks if isinstance(b, Chart)]
-    first = figs[0].height + 0.7 if figs else 1.6
+    first = max(0.75 * figs[0].height, 1.8) + 0.7 if figs else 1.6
     if first + 0.5 > flow.room():
         flow.new_page()
     elif flow.page.y < PAGE_H - MARGIN_TOP - 1e-6:
