@@ -23,7 +23,8 @@ app = typer.Typer()
 def report_cmd(
     results_dirs: Annotated[list[Path], typer.Argument(
         help="Folder holding the analyses' results (results.json per stage, a training run's run.json + "
-             "metrics.jsonl, figures); two folders with --compare.", show_default=False)],
+             "metrics.jsonl, figures); two folders with --compare.", show_default=False,
+        metavar="RESULTS_DIR")],
     compare: Annotated[bool, typer.Option("--compare", help="Compare A_DIR with B_DIR side by side (same analyses "
                                                            "on the same eval data; accuracy differences with "
                                                            "Newcombe intervals, per-head deltas).")] = False,
