@@ -9,7 +9,7 @@ Per repeat every arm runs once (order rotated); medians over repeats; ratios = m
 Quality over all heads vs exact: Spearman (signed fraction restored), Spearman of |score| vs |exact|, and the
 recall of the exact top-5 (|effect|) in the estimate's top-10 (by score).
 
-    python benchmarks/patching.py --threads 1 --repeats 3          # Gemma-3-270M + `small` shape
+    python benchmarks/patching.py --threads 1 --repeats 3          # `small` shape + Gemma-3-270M
     python benchmarks/patching.py --models small --repeats 3
 Writes benchmarks/results/patching.json.
 """
@@ -38,16 +38,16 @@ PAIRS = [(TEMPLATE.format(a=a, b=b, s=b), TEMPLATE.format(a=a, b=b, s=a), a, b) 
 
 def small_model_dir(tmp: Path) -> str:
     """A random `small`-preset GPT-2 (the demo's shape: 4 layers × 4 heads, d_model 128, vocab 2048), saved as
-    an HF dir with a byte-level BPE tokenizer (trained on a little English so the pair words are single tokens)."""
+    an HF dir with a 2048-token byte-level BPE (3 Shakespeare plays + the IOI pairs, so the names are one token)."""
     from transformers import GPT2LMHeadModel
 
+    from interp.data import load_corpus
     from interp.presets import PRESETS
     from interp.tokenizer import train_bpe
 
     p = PRESETS["small"]
-    text = " ".join(" ".join(x) for x in PAIRS) * 50
-    text += " the a of and to in was he she him her his it said that for on with as " * 50
-    tok = train_bpe([text], vocab_size=350)  # embedding rows beyond the tokenizer stay unused (shape = preset)
+    ioi = " ".join(" ".join(x) for x in PAIRS) + " "
+    tok = train_bpe([d.text for d in load_corpus()[:3]] + [ioi * 300], vocab_size=p.d_vocab)  # the demo's BPE size
     hf_cfg = p.to_hf_config(max(len(tok), p.d_vocab), tok.bos_token_id, tok.eos_token_id)
     torch.manual_seed(0)
     GPT2LMHeadModel(hf_cfg).eval().save_pretrained(tmp)
@@ -131,26 +131,28 @@ def bench_model(ref: str, label: str, repeats: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", default="gemma-3-270m,small")
+    ap.add_argument("--models", default="small,gemma-3-270m")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "patching.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     results = {}
+    from interp.results import write_json
+
+    def save() -> None:  # after every model, so a failure later keeps the finished ones
+        write_json(args.out, {"benchmark": "patching", "threads": args.threads, "torch": torch.__version__,
+                              "arms": "loop = TL-style per-head run_with_hooks (full logits); exact_batched = "
+                                      "interp.patching.core; atp / atp_star = interp.patching.atp",
+                              "models": results})
+
     with tempfile.TemporaryDirectory() as tmp:
         for m in [x.strip() for x in args.models.split(",") if x.strip()]:
             ref = small_model_dir(Path(tmp) / "small") if m == "small" else m
-            with torch.inference_mode(False):
-                results[m] = bench_model(ref, m, args.repeats)
+            results[m] = bench_model(ref, m, args.repeats)
             print(json.dumps({k: results[m][k] for k in ("speedup_atp", "speedup_atp_star", "speedup_exact_batched",
                                                         "quality_vs_exact")}, indent=1), file=sys.stderr)
-    payload = {"benchmark": "patching", "threads": args.threads, "torch": torch.__version__,
-               "arms": "loop = TL-style per-head run_with_hooks (full logits); exact_batched = interp.patching.core; "
-                       "atp / atp_star = interp.patching.atp", "models": results}
-    from interp.results import write_json
-
-    write_json(args.out, payload)
+            save()
     print(f"wrote {args.out}", file=sys.stderr)
 
 

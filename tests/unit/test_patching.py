@@ -208,19 +208,17 @@ def test_patch_api_is_deterministic_and_plots(tiny_bridge, tmp_path):
 
 def test_patch_api_pairs_of_different_lengths(tiny_bridge, tmp_path):
     from interp.patching import patch
-
-    f = tmp_path / "pairs.jsonl"
-    f.write_text(json.dumps({"clean": CLEAN, "corrupt": CORRUPT, "answer": "the", "wrong": "cat"}) + "\n"
-                 + '{"clean": "The cat sat on", "corrupt": "The ball sat on", "answer": "the", "wrong": "cat"}\n')
     from interp.patching.api import load_pairs
 
+    f = tmp_path / "pairs.jsonl"
+    rows = [{"clean": CLEAN, "corrupt": CORRUPT, "answer": "the", "wrong": "cat"},
+            {"clean": "The ball sat. The cat sat on", "corrupt": "The cat sat. The ball sat on"}]
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pairs = load_pairs(f)
-    if len(tiny_bridge.tokenizer("The cat sat on")["input_ids"]) != len(tiny_bridge.tokenizer("The ball sat on")["input_ids"]):
-        pytest.skip("toy tokenizer gives the second pair different lengths")
-    d = patch(tiny_bridge, pairs=pairs, metric="logit-diff", components=["heads"]).to_dict()
-    assert d["n_pairs"] == 2 and len({p["n_tokens"] for p in d["pairs"]}) == 2
+    d = patch(tiny_bridge, pairs=pairs, metric="logit-diff: the, cat", components=["heads"]).to_dict()
+    assert d["n_pairs"] == 2 and len({p["n_tokens"] for p in d["pairs"]}) == 2  # two groups, one result
     with pytest.raises(UserError, match="same token length"):
-        patch(tiny_bridge, pairs=pairs, metric="logit-diff", components=["resid"])
+        patch(tiny_bridge, pairs=pairs, metric="logit-diff: the, cat", components=["resid"])
 
 
 @pytest.mark.parametrize("kwargs, match", [
