@@ -115,6 +115,8 @@ CASES = {
     "ablate": (["ablate", "{model}", "--heads", "0.1,1.2", "--method", "mean", "--text", "{text}", "--max-tokens",
                 "400", "-n", "4"],
                lambda m, t: interp.ablate(m, heads="0.1,1.2", method="mean", text=t, max_tokens=400, max_new_tokens=4)),
+    "coref": (["probe", "coref", "{model}", "--data", "builtin-small"],
+              lambda m, t: interp.coref(m, data="builtin-small")),
     "perplexity": (["eval", "perplexity", "{model}", "--text", "{text}", "--max-tokens", "400"],
                    lambda m, t: interp.perplexity(m, text=t, max_tokens=400)),
 }
