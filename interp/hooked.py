@@ -144,9 +144,8 @@ def _check_config(d: Path) -> None:
                         f"{transformers.__version__}; upgrade transformers or convert the model")
 
 
-def _check_local_dir(d: Path) -> None:
-    """Validate a local HF dir before loading: config, safetensors weights (never pickles), tokenizer files."""
-    _check_config(d)
+def check_weights(d: Path) -> None:
+    """The dir's model weights are complete safetensors (model.safetensors or its shards); pickles are refused."""
     weights = _weight_files(d)
     if not weights:
         if any(d.glob("*.bin")) or any(d.glob("*.pt")) or any(d.glob("*.pth")):
@@ -157,6 +156,12 @@ def _check_local_dir(d: Path) -> None:
         raise UserError(f"{d} has no model.safetensors; is the checkpoint complete?")
     for f in weights:
         _check_safetensors(f)
+
+
+def _check_local_dir(d: Path) -> None:
+    """Validate a local HF dir before loading: config, safetensors weights (never pickles), tokenizer files."""
+    _check_config(d)
+    check_weights(d)
     if not any((d / name).exists() for name in _TOKENIZER_FILES):
         raise UserError(f"{d} has no tokenizer files ({', '.join(_TOKENIZER_FILES[:3])} ...); "
                         "save one with tokenizer.save_pretrained(dir)")
