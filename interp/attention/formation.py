@@ -208,7 +208,7 @@ def plot_head_formation(result: dict[str, Any]) -> list[tuple[str, Any]]:
             if r["type"] == "induction" and r["x"] is not None:
                 ax.axvline(r["x"], color="tab:red", ls=":", lw=1)
         ax.legend(fontsize=7, frameon=False)
-        set_x_scale(ax, result.get("x", ""), [p[0] for p in _loss_points(result, "train_loss")] or xs)
+        set_x_scale(ax, result.get("x", ""), xs)  # the same scale as the score panels
     else:
         ax.text(0.5, 0.5, "no loss curve logged\nfor this series", ha="center", va="center", transform=ax.transAxes,
                 fontsize=8)

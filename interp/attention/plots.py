@@ -194,10 +194,16 @@ def x_axis(result: dict[str, Any]) -> tuple[list[float | None], str]:
 
 
 def set_x_scale(ax, x: str, xs: list[float | None]) -> None:
-    """Log-ish x (symlog) for step/tokens spanning > 2 decades (log-spaced checkpoints); integer ticks for epochs."""
+    """Log x for step/tokens spanning > 2 decades (log-spaced checkpoints; symlog from 0 when a step-0 checkpoint
+    is there); integer ticks for epochs and checkpoint numbers."""
     vals = [v for v in xs if v is not None]
-    if x in ("step", "tokens") and vals and max(vals) > 100 * max(min(v for v in vals if v > 0) if any(v > 0 for v in vals) else 1, 1):
-        ax.set_xscale("symlog", linthresh=max(1.0, min(v for v in vals if v > 0)))
+    pos = [v for v in vals if v > 0]
+    if x in ("step", "tokens") and pos and max(pos) > 100 * min(pos):
+        if len(pos) < len(vals):
+            ax.set_xscale("symlog", linthresh=min(pos))
+            ax.set_xlim(left=0)
+        else:
+            ax.set_xscale("log")
     elif x in ("epoch", "checkpoint"):
         ax.xaxis.get_major_locator().set_params(integer=True)
 
