@@ -120,6 +120,11 @@ def test_cli_accepts_gguf_and_rejects_unsupported(gguf_files, tmp_path, tmp_path
     bad = _raw_gguf(tmp_path / "rwkv.gguf", "rwkv6")
     before = snapshot_tree(tmp_path)
     assert_user_error(run_cli(["info", str(bad)], cwd=tmp_path, env=env), "not supported")
+    q81 = _raw_gguf(tmp_path / "q81.gguf", "llama", "Q8_1")
+    (tmp_path / "eval.txt").write_text("John lost his keys. The cat sat on the mat.\n")
+    before = snapshot_tree(tmp_path)
+    assert_user_error(run_cli(["eval", "perplexity", str(q81), "--text", "eval.txt"], cwd=tmp_path, env=env),
+                      "cannot be de-quantized")
     assert snapshot_tree(tmp_path) == before
 
 
