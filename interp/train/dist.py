@@ -48,14 +48,3 @@ def all_same(d: Dist, value: float, device: str) -> float:
     dist.all_reduce(t)
     return t.item() / d.world
 
-
-def broadcast_flag(d: Dist, flag: bool, device: str) -> bool:
-    """Rank 0's boolean, on every rank."""
-    if d.world <= 1:
-        return flag
-    import torch
-    import torch.distributed as dist
-
-    t = torch.tensor([int(flag)], device=device)
-    dist.broadcast(t, 0)
-    return bool(t.item())
