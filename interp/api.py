@@ -33,7 +33,7 @@ API: dict[str, str] = {
     "series": "interp.series:as_series",
     "ablate": "interp.ablation.ablate:ablate",
     "ablate_sweep": "interp.ablation.sweep:ablate_sweep",
-    "coref": "interp.api:coref",
+    "coref": "probes.coref_api:coref",
     "patch": "interp.patching.api:patch",
     "causal_coref": "probes.coref_causal:causal_coref",
     "import_nanogpt": "interp.importers.nanogpt:import_nanogpt",
@@ -101,27 +101,4 @@ def load(ref: str | os.PathLike[str], *, device: str = "cpu") -> Any:
     return hooked.load(str(os.fspath(ref)), device=check_device(device))
 
 
-def coref(model: Any, *, data: str = "builtin", top_k: int = 5, batch_size: int = 16, query: str = "first",
-          device: str = "cpu", seed: int = 0, progress: bool = False) -> Any:
-    """Coreference probe — what `interp probe coref MODEL` runs: does attention from a pronoun go to its
-    antecedent rather than a distractor, plus the behavioural check P(right pronoun) vs P(wrong one).
-
-    `model`: a model reference or a loaded `TransformerBridge`. `data`: a probe set name (builtin,
-    builtin-small, handwritten) or a JSONL file (text, pronoun, antecedent, distractor). Accuracies come with
-    chance (0.5) and Wilson intervals. Returns a `probes.coref.CorefResult` (kind 'coref_probe').
-    """
-    from interp.seeding import set_seed
-    from probes.coref import CorefConfig, coref_probe
-    from probes.coref_data import load_probe_set
-
-    set_seed(seed)
-    config = CorefConfig(top_k=top_k, batch_size=batch_size, query=query, seed=seed)
-    label, examples = load_probe_set(data)  # validated before the model loads
-    if isinstance(model, (str, os.PathLike)):
-        name, bridge = str(os.fspath(model)), load(model, device=device)
-    else:
-        name, bridge = "", model
-    return coref_probe(bridge, examples, config, model=name, probe_set=label, progress=progress)
-
-
-__all__ = ["API", "check_keywords", "checked", "coref", "load", "target"]
+__all__ = ["API", "check_keywords", "checked", "load", "target"]

@@ -65,20 +65,14 @@ def coref_cmd(
     With --causal: do the heads that look at the antecedent also carry it (activation patching)?"""
     if causal:
         return _causal(model, data, out, top_k, method, device, seed, as_json)
-    from interp import hooked
-    from interp.seeding import set_seed
-    from probes.coref import CorefConfig, coref_probe, save_figures
-    from probes.coref_data import load_probe_set
+    from probes.coref_api import coref
 
-    set_seed(seed)
-    config = CorefConfig(top_k=top_k, batch_size=batch_size, query=query, seed=seed)
-    label, examples = load_probe_set(data)  # validated before the model loads
-    bridge = hooked.load(model, device=device)
-    result = coref_probe(bridge, examples, config, model=model, probe_set=label, progress=True)
+    result = coref(model, data=data, top_k=top_k, batch_size=batch_size, query=query, device=device, seed=seed,
+                   progress=True)
     d = result.to_dict()
     if out is not None:
-        save_figures(d, out)
-    emit(d, out, as_json, _summary(d))
+        result.save(out)
+    emit(d, None, as_json, _summary(d) + (f"\nresults: {out / 'results.json'}" if out is not None else ""))
 
 
 def _causal_summary(d: dict) -> str:
