@@ -36,5 +36,7 @@ def resolve_device(spec: str) -> Any:
 
 
 def check_device(spec: str) -> str:
-    """`resolve_device` for CLI callbacks: returns the normalised string."""
+    """`resolve_device` for CLI callbacks: returns the normalised string ('cpu' needs no torch import)."""
+    if str(spec).strip().lower() == "cpu":
+        return "cpu"
     return str(resolve_device(spec))
