@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -123,4 +122,4 @@ def generate_cmd(
     emit(res, out, as_json, prompt + res.completion)
 
 
-__all__ = ["Generation", "generate_text", "app", "Path"]
+__all__ = ["Generation", "generate_text", "app"]
