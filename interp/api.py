@@ -80,6 +80,12 @@ def checked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         check_keywords(name, fn, kwargs)
+        # a model / run reference given as a Path means the same as its string
+        if args and isinstance(args[0], os.PathLike):
+            args = (os.fspath(args[0]), *args[1:])
+        for key in ("model", "run_dir", "run_or_series"):
+            if isinstance(kwargs.get(key), os.PathLike):
+                kwargs[key] = os.fspath(kwargs[key])
         return fn(*args, **kwargs)
 
     call.__module__ = "interp"

@@ -169,3 +169,11 @@ def test_cli_and_api_train_identically(text_file, tmp_path, monkeypatch):
     interp.train("run", preset="tiny", corpus=str(text_file), vocab_size=300, max_steps=4, eval_tokens=256,
                  progress=False)
     assert read_json(tmp_path / "api" / "run" / "results.json") == read_json(tmp_path / "cli" / "run" / "results.json")
+
+
+def test_path_references_mean_the_same_as_strings(tiny_gpt2_dir):
+    from pathlib import Path
+
+    a = interp.attention(Path(tiny_gpt2_dir), "The cat sat on the mat")
+    b = interp.attention(str(tiny_gpt2_dir), "The cat sat on the mat")
+    assert a.to_dict() == b.to_dict()
