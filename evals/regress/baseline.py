@@ -23,13 +23,15 @@ RERECORD = "re-record it (`update_baseline`)"
 
 
 def model_sha256(model_ref: str) -> str | None:
-    """sha256 over the model's safetensors files (None for hub models / non-local refs)."""
+    """sha256 over the model's safetensors files, or of a .gguf file (None for hub / packaged refs)."""
     from interp import hooked
 
     try:
         kind, path = hooked.resolve(model_ref)
     except UserError:
         return None
+    if kind == "gguf" and path is not None:
+        return file_sha256(path)
     if kind != "local" or path is None:
         return None
     h = hashlib.sha256()
