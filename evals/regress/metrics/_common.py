@@ -11,6 +11,18 @@ from evals.regress.protocol import EvalContext
 SPLITS = ("train", "val", "test")
 
 
+def heads_ok(v: str) -> str | None:
+    """Check for a `heads` parameter: None when it parses as a HeadSpec, else the one-line reason."""
+    from interp.errors import UserError
+    from interp.heads import HeadSpec
+
+    try:
+        HeadSpec.parse(v)
+    except UserError as e:
+        return str(e)
+    return None
+
+
 def positive(v: Any) -> str | None:
     return None if v > 0 else f"must be > 0, got {v}"
 

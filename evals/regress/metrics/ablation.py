@@ -7,21 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.regress.metrics._common import SPLITS, documents, fingerprint, one_of, one_source, positive
+from evals.regress.metrics._common import (
+    SPLITS,
+    documents,
+    fingerprint,
+    heads_ok,
+    one_of,
+    one_source,
+    positive,
+)
 from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, mean_of
-from interp.errors import UserError
 
 METHODS = ("zero", "mean", "resample")
-
-
-def _heads_ok(v: str) -> str | None:
-    from interp.heads import HeadSpec
-
-    try:
-        HeadSpec.parse(v)
-    except UserError as e:
-        return str(e)
-    return None
 
 
 def _ablation(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, MetricValue]:
@@ -41,7 +38,7 @@ KIND = EvalKind(
     name="ablation",
     doc="Δloss when named heads are ablated together (interp.ablation.ablate, as `interp ablate`), per eval window.",
     params={
-        "heads": Param("str", doc="LAYER.HEAD list, e.g. \"0.1,1.3\" or \"1.*\"", check=_heads_ok),
+        "heads": Param("str", doc="LAYER.HEAD list, e.g. \"0.1,1.3\" or \"1.*\"", check=heads_ok),
         "method": Param("str", "zero", "zero | mean | resample", check=one_of(METHODS)),
         "split": Param("str", None, "split of the model's training run: train | val | test", check=one_of(SPLITS)),
         "file": Param("path", None, ".txt file, folder of .txt files or .jsonl"),

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.regress.metrics._common import fingerprint, one_of
+from evals.regress.metrics._common import fingerprint, heads_ok, one_of
 from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, mean_of
 from interp.errors import UserError
-
-
-def _heads_ok(v: str) -> str | None:
-    from interp.heads import HeadSpec
-
-    try:
-        HeadSpec.parse(v)
-    except UserError as e:
-        return str(e)
-    return None
 
 
 def _metric_ok(v: str) -> str | None:
@@ -70,7 +60,7 @@ KIND = EvalKind(
     name="patching",
     doc="Fraction of the clean−corrupt gap restored by patching named heads together (interp.patching.patch_heads).",
     params={
-        "heads": Param("str", doc="LAYER.HEAD list patched together, e.g. \"7.0,9.2\"", check=_heads_ok),
+        "heads": Param("str", doc="LAYER.HEAD list patched together, e.g. \"7.0,9.2\"", check=heads_ok),
         "file": Param("path", None, "JSONL of pairs: clean, corrupt, answer, wrong (as `interp patch --pairs`)"),
         "probe_set": Param("str", None, "coreference probe set whose corrupted twins are the pairs",
                            check=_probe_set_ok),
