@@ -199,16 +199,11 @@ def causal_coref(model: Any, *, data: str = "builtin", top_k: int = 5, method: s
     from probes.coref_data import load_probe_set
 
     config = CausalConfig(top_k=top_k, method=method, seed=seed)
-    from interp.patching.api import PatchConfig
+    from interp.patching.api import PatchConfig, model_and_name
 
     PatchConfig(methods=tuple(m.strip() for m in method.split(",") if m.strip()))  # validate before loading
     label, examples = load_probe_set(data)
-    if isinstance(model, str):
-        from interp import hooked
-
-        name, bridge = model, hooked.load(model, device=device)
-    else:
-        name, bridge = str(getattr(model.cfg, "model_name", "model")), model
+    name, bridge = model_and_name(model, device)
     return coref_causal(bridge, examples, config, model=name, probe_set=label, progress=progress)
 
 

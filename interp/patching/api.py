@@ -138,6 +138,15 @@ class _Encoded:
     wrong: int | None
 
 
+def model_and_name(model: Any, device: str) -> tuple[str, Any]:
+    """(name, bridge) for a model reference (loaded here) or an already loaded TransformerBridge."""
+    if isinstance(model, str):
+        from interp import hooked
+
+        return model, hooked.load(model, device=device)
+    return str(getattr(model.cfg, "model_name", "model")), model
+
+
 def encode_pairs(tokenizer, pairs: Sequence[Pair], spec: MetricSpec, n_ctx: int) -> list[_Encoded]:
     """Validate and tokenize every pair (interp.tokens); UserError naming the pair on any problem."""
     from interp.tokens import encode, single_token
@@ -210,12 +219,7 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
         pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
         if not pair_list:
             raise UserError("no pairs given")
-    if isinstance(model, str):
-        from interp import hooked
-
-        name, bridge = model, hooked.load(model, device=device)
-    else:
-        name, bridge = str(getattr(model.cfg, "model_name", "model")), model
+    name, bridge = model_and_name(model, device)
     enc = encode_pairs(bridge.tokenizer, pair_list, spec, int(bridge.cfg.n_ctx))
     lengths = {len(e.clean) for e in enc}
     if "resid" in config.components and len(lengths) > 1:
@@ -270,12 +274,7 @@ def patch_heads(model: Any, heads: str, *, pairs: Sequence[Pair] | str | Path, m
     pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
     if not pair_list:
         raise UserError("no pairs given")
-    if isinstance(model, str):
-        from interp import hooked
-
-        name, bridge = model, hooked.load(model, device=device)
-    else:
-        name, bridge = str(getattr(model.cfg, "model_name", "model")), model
+    name, bridge = model_and_name(model, device)
     chosen = spec_h.resolve_for(bridge)
     enc = encode_pairs(bridge.tokenizer, pair_list, spec, int(bridge.cfg.n_ctx))
     n = len(enc)
