@@ -26,8 +26,7 @@ import types
 from typing import Any
 
 from interp.api import API, checked, target
-
-__version__ = "0.1.0"
+from interp.versions import __version__  # noqa: F401
 
 
 class _CallableModule(types.ModuleType):

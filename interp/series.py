@@ -409,9 +409,9 @@ def as_series(spec: Any, *, tokenizer: str | None = None, meta: str | None = Non
     text = str(spec)
     p = Path(text).expanduser()
     if not p.exists() and "@" in text:
-        from interp.series_hub import from_hub
+        from interp.series_hub import hub_checkpoints
 
-        return from_hub(text)
+        return CheckpointSeries(text, "hub", tuple(Checkpoint(**c) for c in hub_checkpoints(text)))
     if not p.exists():
         raise UserError(f"{text!r} does not exist; pass a run dir, a folder of checkpoints, model dirs, "
                         "a nanoGPT ckpt.pt or org/name@rev1,rev2")

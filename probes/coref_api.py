@@ -30,6 +30,7 @@ def coref(model: Any, *, data: str = "builtin", top_k: int = 5, batch_size: int 
 
 
 def _load(model: Any, device: str) -> Any:
-    from interp.api import load
+    from interp import hooked
+    from interp.devices import check_device
 
-    return load(model, device=device)
+    return hooked.load(str(os.fspath(model)), device=check_device(device))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interp import __version__
+from interp.versions import __version__
 from interp.errors import UserError
 from reports.collect import Collection, Stage, collect
 from reports.document import Report, fmt

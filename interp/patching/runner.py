@@ -13,6 +13,7 @@ import torch
 from interp.errors import UserError
 from interp.patching.core import Runs, baselines, generic_patch, n_slots
 from interp.patching.metrics import MetricSpec, RowTargets, pearson, spearman, topk_recall
+from interp.patching.schema import PatchResult
 
 PASSES = {  # forward-equivalent cost per pair group (n = n_layers, H = components per layer); module docs
     "exact": "Σ_L H·(n − L) block passes on the expanded batch + H·n last-row unembeddings "
@@ -47,7 +48,6 @@ def _nan_to_none(a: np.ndarray) -> list:
 def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hooks, progress: bool):
     from tqdm import tqdm
 
-    from interp.patching.api import PatchResult
     from interp.patching.atp import attribution
 
     n_pairs = len(enc)
