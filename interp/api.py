@@ -114,7 +114,7 @@ def load(ref: str | os.PathLike[str], *, device: str = "cpu") -> Any:
     from interp import hooked
     from interp.devices import check_device
 
-    return hooked.load(str(os.fspath(ref)), device=check_device(device))
+    return hooked.load_model(str(os.fspath(ref)), check_device(device))[0]
 
 
 __all__ = ["API", "check_keywords", "checked", "load", "target"]

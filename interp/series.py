@@ -118,7 +118,7 @@ class CheckpointSeries:
 
             if not hooked.hub_reachable():
                 c = self.checkpoints[0]
-                raise hooked._hub_error(f"{c.ref}@{c.revision}", ConnectionError("hub unreachable"))
+                raise hooked.hub_error(f"{c.ref}@{c.revision}", ConnectionError("hub unreachable"))
 
     def iter_models(self, device: str = "cpu", indices: Sequence[int] | None = None) -> Iterator[tuple[Checkpoint, Any]]:
         """Yield (checkpoint, bridge), one model alive at a time (each freed before the next load)."""
@@ -164,20 +164,21 @@ def _from_pretrained(what: str, repo: str, revision: str) -> Any:
 
 
 def load_checkpoint(c: Checkpoint, device: str = "cpu") -> Any:
-    """A `TransformerBridge` for one checkpoint of a series."""
+    """A `TransformerBridge` for one checkpoint of a series (remembering `ref` or `ref@revision`)."""
     from interp import hooked
+    from interp.model_ref import remember
 
     if c.revision is not None:
         name = f"{c.ref}@{c.revision}"
         if not hooked.hub_reachable():
-            raise hooked._hub_error(name, ConnectionError("hub unreachable"))
+            raise hooked.hub_error(name, ConnectionError("hub unreachable"))
         try:
             tok, model = _from_pretrained("tokenizer", c.ref, c.revision), _from_pretrained("model", c.ref, c.revision)
         except UserError:
             raise
         except Exception as e:  # noqa: BLE001 — offline, gated, no such revision: user-fixable
-            raise hooked._hub_error(name, e) from None
-        return _boot(model, tok, c.ref, device)
+            raise hooked.hub_error(name, e) from None
+        return remember(_boot(model, tok, c.ref, device), name)
     if c.tokenizer is None:
         return hooked.load(c.ref, device=device)
     import torch
@@ -189,7 +190,7 @@ def load_checkpoint(c: Checkpoint, device: str = "cpu") -> Any:
     except Exception as e:  # noqa: BLE001
         raise UserError(f"{c.tokenizer} has no usable tokenizer ({type(e).__name__}); pass --tokenizer DIR") from None
     model = AutoModelForCausalLM.from_pretrained(c.ref, dtype=torch.float32, use_safetensors=True, local_files_only=True)
-    return _boot(model, tok, c.ref, device)
+    return remember(_boot(model, tok, c.ref, device), c.ref)
 
 
 # ----------------------------------------------------------------------------- metadata helpers

@@ -83,11 +83,11 @@ def hub_checkpoints(text: str) -> list[dict]:
         if not re.fullmatch(r"log|every:\d+", sel):
             raise UserError(f"revision spec {text!r} does not parse; use @every:N with an integer N")
         if not hooked.hub_reachable():
-            raise hooked._hub_error(repo, ConnectionError("hub unreachable"))
+            raise hooked.hub_error(repo, ConnectionError("hub unreachable"))
         try:
             available = _list_refs(repo)
         except Exception as e:  # noqa: BLE001
-            raise hooked._hub_error(repo, e) from None
+            raise hooked.hub_error(repo, e) from None
     revs = select_revisions(sel, available)
     per = next((v for k, v in TOKENS_PER_STEP.items() if repo.startswith(k)), None)
     cks = []

@@ -36,12 +36,11 @@ from interp.patching.schema import (  # noqa: F401
 
 
 def model_and_name(model: Any, device: str) -> tuple[str, Any]:
-    """(name, bridge) for a model reference (loaded here) or an already loaded TransformerBridge."""
-    if isinstance(model, str):
-        from interp import hooked
+    """(name, bridge): `interp.hooked.load_model` (one loader, one model name per reference)."""
+    from interp import hooked
 
-        return model, hooked.load(model, device=device)
-    return str(getattr(model.cfg, "model_name", "model")), model
+    bridge, info = hooked.load_model(model, device)
+    return info.name, bridge
 
 
 # ----------------------------------------------------------------------------- the analysis

@@ -217,10 +217,11 @@ def test_building_a_report_imports_no_torch(tmp_path, tiny_gpt2_dir):
                  ["patch", m, "--clean", "John lost his keys", "--corrupt", "Mary lost his keys", "--metric", "loss",
                   "--out", str(res / "patching")]):
         assert run(argv) == 0, argv
-    code = f"from reports.api import report\nreport({str(res)!r}, out={str(tmp_path / 'report')!r})\n"
+    code = f"from reports.api import report\nreport({str(res)!r}, out={str(tmp_path / 'report.html')!r}, format='html')\n"
     out = _heavy_after(code)
     assert "HEAVY []" in out, out[-800:]
-    assert (tmp_path / "report" / "report.html").exists() or any((tmp_path / "report").iterdir())
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "patching" in html.lower() and "attention" in html.lower()
 
 
 def test_interp_help_imports_no_torch():
