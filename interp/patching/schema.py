@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from interp.errors import UserError
 from interp.patching.metrics import MetricSpec
@@ -97,3 +99,94 @@ class NamedHeadsResult(FrozenResult):
     patched_metric: float = 0.0
     fraction: float = 0.0  # (patched − corrupt) / (clean − corrupt), means over pairs
     per_pair: tuple[float, ...] = ()  # (patched_i − corrupt_i) / mean gap: their mean is `fraction`
+
+
+# ----------------------------------------------------------------------------- the typed parts of PatchResult
+def _nan_to_none(a: Any) -> list:
+    """A 2-D grid as lists, NaN/inf → None (JSON null)."""
+    return [[None if not math.isfinite(float(x)) else float(x) for x in row] for row in a]
+
+
+@dataclass(frozen=True)
+class MethodGrid:
+    """One method's (L, S) grids for one component kind. JSON: metric, fraction, then per_pair | score."""
+
+    metric: Any  # (L, S) mean patched metric over pairs
+    fraction: Any  # (L, S) fraction of the clean−corrupt gap restored
+    per_pair: Any = None  # (L, S, n) patched metric per pair (exact, when small enough)
+    score: Any = None  # (L, S) estimate score (atp, atp*)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"metric": _nan_to_none(self.metric), "fraction": _nan_to_none(self.fraction)}
+        if self.per_pair is not None:
+            d["per_pair"] = self.per_pair
+        if self.score is not None:
+            d["score"] = _nan_to_none(self.score)
+        return d
+
+
+@dataclass(frozen=True)
+class ComponentGrids:
+    """Every method's grids for one component kind (heads, resid, attn_out, mlp_out, q, k)."""
+
+    n_layers: int
+    n_slots: int
+    slot_labels: tuple  # slot index, or the token of a resid position
+    methods: dict  # method -> MethodGrid
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_layers": self.n_layers, "n_slots": self.n_slots, "slot_labels": list(self.slot_labels),
+                **{m: g.to_dict() for m, g in self.methods.items()}}
+
+
+@dataclass(frozen=True)
+class TopRow:
+    component: str
+    kind: str
+    layer: int
+    slot: int
+    fraction: float
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class VerifyRow:
+    component: str
+    kind: str
+    layer: int
+    slot: int
+    estimate: float  # fraction restored, estimated
+    exact: float  # fraction restored, measured
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An estimate method vs exact over all components of one kind."""
+
+    spearman: float | None
+    pearson: float | None
+    spearman_abs_score: float | None
+    recall_top5_in_top10: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PairRow:
+    clean: str
+    corrupt: str
+    answer_id: int | None
+    wrong_id: int | None
+    n_tokens: int
+    clean_metric: float
+    corrupt_metric: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
