@@ -49,14 +49,15 @@ class _Interp(types.ModuleType):
         super().__setattr__(name, value)
 
 
-_wrapped: dict[str, Any] = {}
+_wrapped: dict[tuple[str, str], Any] = {}
 
 
 def _function(name: str) -> Any:
-    if name not in _wrapped:
+    key = (name, API[name])  # a unit registered again under the same name may point elsewhere
+    if key not in _wrapped:
         obj = target(name)
-        _wrapped[name] = checked(name, obj) if inspect.isfunction(obj) else obj
-    return _wrapped[name]
+        _wrapped[key] = checked(name, obj) if inspect.isfunction(obj) else obj
+    return _wrapped[key]
 
 
 def __getattr__(name: str) -> Any:
@@ -66,9 +67,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'interp' has no attribute {name!r}")
     if importlib.util.find_spec(f"interp.{name}") is not None:  # a subpackage of the same name
         return importlib.import_module(f"interp.{name}")  # bound (callable) by _Interp.__setattr__
-    value = _function(name)
-    globals()[name] = value
-    return value
+    return _function(name)  # not cached as a module global: a unit unregistered later is gone at once
 
 
 def __dir__() -> list[str]:

@@ -132,7 +132,12 @@ def _env_units() -> list[Unit]:
     value = os.environ.get(ENV_VAR, "")
     if _env is None or _env[0] != value:
         targets = tuple(t.strip() for t in value.split(",") if t.strip())
-        _env = (value, _load_units(targets, ENV_VAR))
+        _env = (value, [])  # while importing them (their modules may import interp): none yet, no recursion
+        try:
+            _env = (value, _load_units(targets, ENV_VAR))
+        except BaseException:
+            _env = None
+            raise
     return _env[1]
 
 

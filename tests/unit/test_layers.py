@@ -9,7 +9,7 @@
               train, importers, kit, units
 
 Imports point only down (or within a layer), there are no cycles at all, `reports` never imports torch
-and `interp --help` starts without torch.
+(`interp --help` without torch: tests/unit/test_cli_layout.py).
 """
 
 from __future__ import annotations
@@ -222,7 +222,3 @@ def test_building_a_report_imports_no_torch(tmp_path, tiny_gpt2_dir):
     assert "HEAVY []" in out, out[-800:]
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "patching" in html.lower() and "attention" in html.lower()
-
-
-def test_interp_help_imports_no_torch():
-    assert "HEAVY []" in _heavy_after("from interp.cli import run\nrun(['--help'])")

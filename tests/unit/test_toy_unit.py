@@ -208,6 +208,7 @@ def test_one_registration_reaches_cli_api_report_and_regress(registered, tiny_gp
     suite.write_text(f'model = "{tiny_gpt2_dir}"\n[[eval]]\nname = "ent"\nkind = "entropy"\n'
                      f'prompt = "{PROMPT}"\nhead = "0.1"\n')
     first = interp.regress(str(suite), update_baseline=True)
+    first.write_baseline()
     again = interp.regress(str(suite))
     assert first.passed and again.passed
     assert [c.metric for c in again.checks] == ["entropy"]
