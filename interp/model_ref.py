@@ -41,10 +41,9 @@ def remember(model: Any, ref: str) -> Any:
         weakref.finalize(model, _refs.pop, key, None)
     except TypeError:  # not weak-referenceable: kept for the process's life
         pass
-    for inner in ("original_model",):  # the HF model inside a TransformerBridge knows it too
-        sub = getattr(model, inner, None) if type(model).__name__ == "TransformerBridge" else None
-        if sub is not None and id(sub) not in _refs:
-            remember(sub, ref)
+    inner = getattr(model, "original_model", None)  # the HF model inside a TransformerBridge knows it too
+    if inner is not None and id(inner) not in _refs:
+        remember(inner, ref)
     return model
 
 
