@@ -112,12 +112,16 @@ def test_the_real_stages_on_a_tiny_model(tmp_path):
     """Every stage of `interp demo --preset tiny --no-gemma` through the real CLI on a tiny corpus: each writes
     its results, the report is built, and a rerun skips every stage. (slow: ~1-3 min of CPU)"""
     import json
+    import random
 
     from interp.demo import stages_for
     from tests.conftest import TOY_TEXT
 
+    rng = random.Random(0)  # enough distinct words for the tiny preset's 512-token BPE vocabulary
+    words = ["".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(1, 3)))
+             for _ in range(400)]
     corpus = tmp_path / "corpus.txt"
-    corpus.write_text(TOY_TEXT * 3)
+    corpus.write_text(TOY_TEXT + "\n".join(" ".join(rng.choice(words) for _ in range(12)) + "." for _ in range(2500)))
     cfg = DemoConfig(out=tmp_path / "demo", preset="tiny", epochs=2, corpus=str(corpus), gemma=False)
     rec = run_demo(cfg)
     names = [s.name for s in stages_for(cfg)]
