@@ -3,6 +3,8 @@
     model = "runs/tiny"          # model reference (run dir, checkpoint, HF dir, hub id); the `model` argument overrides
     seed = 0                     # seeds evals that sample and the bootstrap; the `seed` argument overrides
     baseline = "baseline.json"   # relative to the suite file; the `baseline` argument overrides
+    adjust = "bh"                # statistical checks: p-values adjusted across the suite's metrics —
+                                 # "bh" (Benjamini–Hochberg, default) | "holm" | "none"; the verdict uses them
 
     [[eval]]
     name = "val-ppl"             # unique; names the JUnit testcase
@@ -40,7 +42,8 @@ from interp.errors import UserError
 DIRECTIONS = ("higher", "lower")
 TOLERANCES = ("absolute", "relative", "statistical")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_TOP_KEYS = ("model", "seed", "baseline", "description", "eval")
+_TOP_KEYS = ("model", "seed", "baseline", "description", "adjust", "eval")
+ADJUST_METHODS = ("bh", "holm", "none")
 _EVAL_KEYS = ("name", "kind", "metrics")
 _METRIC_KEYS = ("direction", "tolerance", "amount", "confidence", "n_boot")
 
@@ -57,7 +60,7 @@ class Tolerance:
             return f"absolute ±{self.amount:g}"
         if self.kind == "relative":
             return f"relative {self.amount * 100:g}%"
-        method = "Wilson" if stat == "proportion" else f"bootstrap×{self.n_boot}"
+        method = "McNemar/Newcombe" if stat == "proportion" else f"bootstrap×{self.n_boot}"
         return f"statistical {self.confidence * 100:g}% {method}"
 
 
@@ -93,6 +96,7 @@ class Suite:
     evals: tuple[EvalSpec, ...]
     description: str = ""
     root: str = "."  # the suite's folder: relative paths in the suite are resolved against it
+    adjust: str = "bh"  # multiplicity adjustment of the statistical checks' p-values
 
     @property
     def base_dir(self) -> Path:
@@ -349,13 +353,16 @@ def parse_suite(text: str, source: str = "suite.toml", base_dir: str | Path = ".
     desc = raw.get("description", "")
     if not isinstance(desc, str):
         raise loc.error(("description",), "suite", "`description` must be a string")
+    adjust = raw.get("adjust", "bh")
+    if adjust not in ADJUST_METHODS:
+        raise loc.error(("adjust",), "suite", f"`adjust` must be one of {', '.join(ADJUST_METHODS)}, got {adjust!r}")
     evs = raw.get("eval")
     if not isinstance(evs, list) or not evs:
         raise loc.error(("eval",), "suite", "no evals; add at least one [[eval]] table with name and kind")
     names: set[str] = set()
     specs = tuple(_parse_eval(loc, i, e, seed, Path(base_dir), names) for i, e in enumerate(evs))
     return Suite(path=source, sha256=hashlib.sha256(text.encode()).hexdigest(), model=model, seed=seed,
-                 baseline=baseline, evals=specs, description=desc, root=str(base_dir))
+                 baseline=baseline, evals=specs, description=desc, root=str(base_dir), adjust=adjust)
 
 
 def load_suite(path: str | Path, seed_override: int | None = None) -> Suite:
