@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCALES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.18)
+SCALES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.18, 0.3, 0.5, 0.8, 1.2)
 NOISE_SEEDS = (1, 2)
 SUITE = """
 seed = 0
@@ -73,17 +73,20 @@ def perturb(bridge, scale: float, seed: int) -> None:
                 p.add_(scale * float(p.float().std()) * torch.randn(p.shape, generator=g).to(p.dtype))
 
 
-def measure(run: str) -> dict:
-    """Per-item results of the reference and every candidate: {model: {eval/metric: {samples, weights, items}}}."""
+def measure(run: str, cache: dict | None = None) -> dict:
+    """Per-item results of the reference and every candidate: {model: {eval/metric: {samples, weights, items}}}.
+    Models already in `cache` are not measured again."""
     from evals.regress.protocol import EvalContext
     from evals.regress.run import evaluate
     from evals.regress.suite import parse_suite
     from interp import hooked
 
     suite = parse_suite(SUITE, source="paired_gate.toml", base_dir=".")
-    out = {}
+    out = dict(cache or {})
     cands = [("reference", 0.0, 0)] + [(f"noise{s:g}-seed{k}", s, k) for s in SCALES[1:] for k in NOISE_SEEDS]
     for name, scale, k in cands:
+        if name in out:
+            continue
         t0 = time.perf_counter()
         bridge = hooked.load(run)
         perturb(bridge, scale, 1000 + k)
@@ -213,10 +216,10 @@ def main() -> None:
 
     t0, c0 = time.perf_counter(), time.process_time()
     cache_p = Path(a.cache)
-    if cache_p.is_file():
-        cache = json.loads(cache_p.read_text())
-    else:
-        cache = measure(a.run)
+    cache = json.loads(cache_p.read_text()) if cache_p.is_file() else {}
+    n_cached = len(cache)
+    cache = measure(a.run, cache)
+    if len(cache) != n_cached:
         write_json(cache_p, cache)
     t1, c1 = time.perf_counter(), time.process_time()
     res = simulate(cache, a.reps, a.n_boot, a.seed)

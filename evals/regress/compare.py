@@ -16,7 +16,9 @@ hybrid-score interval with a score test (proportions), an independent bootstrap 
 
 Verdict. Each statistical check has a two-sided p-value; across the suite's statistical checks the
 p-values are adjusted (Benjamini–Hochberg by default, the suite's `adjust = "holm" | "none"`), and a check
-fails when its ADJUSTED p < 1 − confidence and the change is on the worse side. Each check also reports
+fails when its ADJUSTED p < 1 − confidence and the change is on the worse side (and larger than the
+metric's `min_effect`, default 0: a paired test also sees tiny systematic drifts, such as another BLAS).
+Each check also reports
 its minimum detectable effect (`mde`, 80% power at the suite's n and confidence): changes smaller than
 that are invisible to this suite. `bound` is the worst current value that would still pass the unadjusted
 test (for paired checks: the interval shifted to 0, an approximation), so the table shows how sensitive
@@ -75,6 +77,7 @@ class Check:
     alpha: float | None = None  # 1 − confidence
     mde: float | None = None  # minimum detectable effect (80% power), metric units
     worse: bool = False  # the change is on the worse side
+    min_effect: float = 0.0  # |change| at or below this cannot fail
     changed: dict[str, Any] | None = None  # flipped / most-moved items (paired checks)
 
 
@@ -192,7 +195,8 @@ def _statistical(common: dict[str, Any], name: str, check: MetricCheck, base: Me
     worse = _worse(d, c, b)
     chk = Check(**common, bound=bound, delta=c - b, passed=True, message="", interval=(lo, hi),
                 pairing="paired" if al is not None else "unpaired", pairing_note=note, test=test, p_value=p,
-                p_adjusted=p, adjust="none", alpha=1.0 - conf, mde=mde, worse=worse, changed=changed)
+                p_adjusted=p, adjust="none", alpha=1.0 - conf, mde=mde, worse=worse, changed=changed,
+                min_effect=tol.min_effect)
     return _verdict(chk, p, "none")
 
 
@@ -202,7 +206,7 @@ def _verdict(chk: Check, p_adj: float, method: str) -> Check:
 
     assert chk.alpha is not None and chk.mde is not None and chk.p_value is not None
     name = f"{chk.eval}/{chk.metric}"
-    ok = not (chk.worse and p_adj < chk.alpha)
+    ok = not (chk.worse and p_adj < chk.alpha and abs(chk.delta) > chk.min_effect)
     padj = f", adjusted ({method}) {p_adj:.3g}" if method != "none" else ""
     stat_txt = (f"Δ {chk.delta:+.4g}, {(1 - chk.alpha) * 100:g}% CI [{chk.interval[0]:+.4g}, {chk.interval[1]:+.4g}], p {chk.p_value:.3g}{padj}; "
                 f"{chk.pairing_note}; this suite cannot see a change smaller than {chk.mde:.3g}"

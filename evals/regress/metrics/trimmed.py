@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from evals.regress.metrics._common import fingerprint, positive
-from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, item_id, proportion_of
+from evals.regress.protocol import (
+    EvalContext,
+    EvalKind,
+    MetricSpec,
+    MetricValue,
+    Param,
+    item_id,
+    proportion_of,
+)
 
 VARIANTS = {  # metric → result variant
     "accuracy": "trimmed",
