@@ -22,6 +22,12 @@ same discordance as real candidates, so the null is not trivially easy for the p
 MDE (empirical): the smallest |true change| at which a gate detects ≥ 80% of repetitions (linear interpolation
 over candidates sorted by |true change|); MDE (analytic): `interp.stats.mde_*` at the suite's n.
 
+Controlled flips (`simulate_flips`). Weight noise on a 200-step tiny model barely moves its near-chance
+accuracies (it churns answers both ways), so accuracy drops of EXACT size are also made on the real items:
+the reference's per-item correctness, resampled as above, with a churn of bg·n/2 right→wrong + bg·n/2
+wrong→right (no net change; bg = 0.02, 0.05, 0.15, spanning the churn that weight noise produced) plus
+effect·n further right→wrong. effect = 0 is the false-alarm condition (churn, no change).
+
     python benchmarks/paired_gate.py [--reps 200] [--run runs/bench-tiny] [--out benchmarks/results/paired_gate.json]
 """
 
@@ -191,6 +197,61 @@ def simulate(cache: dict, reps: int, n_boot: int, seed: int = 0) -> dict:
     return out
 
 
+FLIP_EFFECTS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12)
+FLIP_BACKGROUND = (0.02, 0.05, 0.15)  # discordant share with no net change (right→wrong = wrong→right)
+
+
+def simulate_flips(cache: dict, reps: int, seed: int = 0) -> dict:
+    """Controlled accuracy drops on the REAL items: per repetition, n items resampled from the pool with the
+    reference's per-item correctness; the candidate flips `bg·n/2` right→wrong AND `bg·n/2` wrong→right (churn
+    with no net change, like weight noise) plus `effect·n` further right→wrong (a known drop)."""
+    from interp import stats
+
+    out = {}
+    for metric, rv in cache["reference"]["metrics"].items():
+        if rv["stat"] != "proportion":
+            continue
+        xb = np.asarray(rv["samples"], dtype=np.float64)
+        n = xb.size
+        noise_disc = [float(np.mean(np.asarray(cd["metrics"][metric]["samples"]) != xb))
+                      for k, cd in cache.items() if k != "reference"]
+        res = {"n": n, "baseline_value": float(xb.mean()),
+               "weight_noise_discordance": {"min": min(noise_disc), "max": max(noise_disc)}, "by_background": {}}
+        for bg in FLIP_BACKGROUND:
+            rows = []
+            for j, eff in enumerate(FLIP_EFFECTS):
+                rng = np.random.default_rng([seed, j, int(bg * 1000), 11])
+                det = {"paired": 0, "unpaired": 0}
+                done = 0
+                for _ in range(reps):
+                    a = xb[rng.integers(0, n, n)]
+                    right, wrong = np.flatnonzero(a > 0.5), np.flatnonzero(a < 0.5)
+                    m, k = round(bg * n / 2), round(eff * n)
+                    if m + k > right.size or m > wrong.size:
+                        continue
+                    r_sel = rng.choice(right, m + k, replace=False)
+                    w_sel = rng.choice(wrong, m, replace=False)
+                    c = a.copy()
+                    c[r_sel] = 0.0
+                    c[w_sel] = 1.0
+                    pg, ug = _prop_gates(a, c, -1.0)
+                    det["paired"] += pg
+                    det["unpaired"] += ug
+                    done += 1
+                rows.append({"effect": eff, "reps": done, "detect_paired": det["paired"] / max(1, done),
+                             "detect_unpaired": det["unpaired"] / max(1, done),
+                             "mde_paired_analytic": stats.mde_paired_proportion(n, round((bg + eff) * n), 1 - ALPHA),
+                             "mde_unpaired_analytic": stats.mde_unpaired_proportion(float(xb.mean()), n, n, 1 - ALPHA)})
+            pos = [dict(r, true_change=r["effect"]) for r in rows if r["effect"] > 0 and r["reps"]]
+            mp, mu = empirical_mde(pos, "detect_paired"), empirical_mde(pos, "detect_unpaired")
+            res["by_background"][f"{bg:g}"] = {
+                "rows": rows, "false_alarm": {"paired": rows[0]["detect_paired"], "unpaired": rows[0]["detect_unpaired"]},
+                "mde_empirical": {"paired": mp, "unpaired": mu},
+                "ratio": (mp / mu) if mp is not None and mu else None}
+        out[metric] = res
+    return out
+
+
 def empirical_mde(rows: list[dict], key: str, target: float = 0.8) -> float | None:
     """Smallest |true change| with detection ≥ target (interpolated over candidates sorted by |change|)."""
     pts = sorted((abs(r["true_change"]), r[key]) for r in rows)
@@ -223,8 +284,10 @@ def main() -> None:
         write_json(cache_p, cache)
     t1, c1 = time.perf_counter(), time.process_time()
     res = simulate(cache, a.reps, a.n_boot, a.seed)
+    flips = simulate_flips(cache, a.reps, a.seed)
     t2, c2 = time.perf_counter(), time.process_time()
     doc = {"reps": a.reps, "n_boot": a.n_boot, "alpha": ALPHA, "seed": a.seed, "run": a.run, "metrics": res,
+           "controlled_flips": flips,
            "timing": {"measure_wall_s": t1 - t0, "measure_cpu_s": c1 - c0, "simulate_wall_s": t2 - t1,
                       "simulate_cpu_s": c2 - c1,
                       "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}
@@ -239,6 +302,17 @@ def main() -> None:
             print(f"  {row['candidate']:>16} Δ={row['true_change']:+.4f} detect paired {row['detect_paired']:.2f} "
                   f"unpaired {row['detect_unpaired']:.2f} MDE analytic {row['mde_paired_analytic']:.4f} / "
                   f"{row['mde_unpaired_analytic']:.4f}")
+    for m, r in flips.items():
+        print(f"controlled flips {m}: n={r['n']} baseline={r['baseline_value']:.4f} weight-noise discordance "
+              f"{r['weight_noise_discordance']['min']:.3f}–{r['weight_noise_discordance']['max']:.3f}")
+        for bg, b in r["by_background"].items():
+            e = b["mde_empirical"]
+            print(f"  churn {bg}: false alarm paired {b['false_alarm']['paired']:.3f} unpaired "
+                  f"{b['false_alarm']['unpaired']:.3f}; MDE paired {e['paired']} unpaired {e['unpaired']} ratio {b['ratio']}")
+            for row in b["rows"]:
+                print(f"    drop {row['effect']:.3f} ({row['reps']} reps) detect paired {row['detect_paired']:.2f} "
+                      f"unpaired {row['detect_unpaired']:.2f}; MDE analytic {row['mde_paired_analytic']:.4f} / "
+                      f"{row['mde_unpaired_analytic']:.4f}")
     print(json.dumps(doc["timing"]))
 
 
