@@ -24,9 +24,10 @@ over candidates sorted by |true change|); MDE (analytic): `interp.stats.mde_*` a
 
 Controlled flips (`simulate_flips`). Weight noise on a 200-step tiny model barely moves its near-chance
 accuracies (it churns answers both ways), so accuracy drops of EXACT size are also made on the real items:
-the reference's per-item correctness, resampled as above, with a churn of bg·n/2 right→wrong + bg·n/2
-wrong→right (no net change; bg = 0.02, 0.05, 0.15, spanning the churn that weight noise produced) plus
-effect·n further right→wrong. effect = 0 is the false-alarm condition (churn, no change).
+the reference's per-item correctness, resampled as above; each item flips at random (right→wrong with
+probability (bg/2 + effect)/acc, wrong→right with (bg/2)/(1 − acc)), i.e. an expected churn bg with no net
+change (bg = 0.02, 0.05, 0.15, spanning the churn that weight noise produced) plus an expected drop of
+exactly `effect`. effect = 0 is the false-alarm condition (churn, no change).
 
     python benchmarks/paired_gate.py [--reps 200] [--run runs/bench-tiny] [--out benchmarks/results/paired_gate.json]
 """
@@ -203,8 +204,9 @@ FLIP_BACKGROUND = (0.02, 0.05, 0.15)  # discordant share with no net change (rig
 
 def simulate_flips(cache: dict, reps: int, seed: int = 0) -> dict:
     """Controlled accuracy drops on the REAL items: per repetition, n items resampled from the pool with the
-    reference's per-item correctness; the candidate flips `bg·n/2` right→wrong AND `bg·n/2` wrong→right (churn
-    with no net change, like weight noise) plus `effect·n` further right→wrong (a known drop)."""
+    reference's per-item correctness; each right item turns wrong with probability (bg/2 + effect)/acc and each
+    wrong item turns right with probability (bg/2)/(1 − acc): expected churn bg with no net change (like weight
+    noise) plus an expected drop of exactly `effect`."""
     from interp import stats
 
     out = {}
@@ -225,15 +227,12 @@ def simulate_flips(cache: dict, reps: int, seed: int = 0) -> dict:
                 done = 0
                 for _ in range(reps):
                     a = xb[rng.integers(0, n, n)]
-                    right, wrong = np.flatnonzero(a > 0.5), np.flatnonzero(a < 0.5)
-                    m, k = round(bg * n / 2), round(eff * n)
-                    if m + k > right.size or m > wrong.size:
+                    acc = float(a.mean())
+                    q_rw, q_wr = (bg / 2 + eff) / acc, (bg / 2) / (1 - acc)  # per-item flip probabilities
+                    if not (acc and q_rw <= 1 and q_wr <= 1):
                         continue
-                    r_sel = rng.choice(right, m + k, replace=False)
-                    w_sel = rng.choice(wrong, m, replace=False)
-                    c = a.copy()
-                    c[r_sel] = 0.0
-                    c[w_sel] = 1.0
+                    u = rng.random(n)
+                    c = np.where(a > 0.5, (u >= q_rw).astype(float), (u < q_wr).astype(float))
                     pg, ug = _prop_gates(a, c, -1.0)
                     det["paired"] += pg
                     det["unpaired"] += ug
@@ -241,6 +240,7 @@ def simulate_flips(cache: dict, reps: int, seed: int = 0) -> dict:
                 rows.append({"effect": eff, "reps": done, "detect_paired": det["paired"] / max(1, done),
                              "detect_unpaired": det["unpaired"] / max(1, done),
                              "mde_paired_analytic": stats.mde_paired_proportion(n, round((bg + eff) * n), 1 - ALPHA),
+                             "expected_discordant": bg + eff,
                              "mde_unpaired_analytic": stats.mde_unpaired_proportion(float(xb.mean()), n, n, 1 - ALPHA)})
             pos = [dict(r, true_change=r["effect"]) for r in rows if r["effect"] > 0 and r["reps"]]
             mp, mu = empirical_mde(pos, "detect_paired"), empirical_mde(pos, "detect_unpaired")
