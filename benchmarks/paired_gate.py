@@ -269,7 +269,7 @@ def main() -> None:
     ap.add_argument("--run", default="runs/bench-tiny")
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--n-boot", type=int, default=400, help="bootstrap resamples per repetition (mean metrics)")
-    ap.add_argument("--cache", default="benchmarks/results/paired_gate_items.json")
+    ap.add_argument("--cache", default="runs/paired_gate_items.json", help="per-item results of every model")
     ap.add_argument("--out", default="benchmarks/results/paired_gate.json")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
