@@ -75,7 +75,7 @@ class Check:
     p_adjusted: float | None = None  # across the suite's statistical checks (`adjust`)
     adjust: str | None = None
     alpha: float | None = None  # 1 − confidence
-    mde: float | None = None  # minimum detectable effect (80% power), metric units
+    mde: float | None = None  # minimum detectable effect (80% power), metric units; None: no spread to size it
     worse: bool = False  # the change is on the worse side
     min_effect: float = 0.0  # |change| at or below this cannot fail
     changed: dict[str, Any] | None = None  # flipped / most-moved items (paired checks)
@@ -188,7 +188,8 @@ def _statistical(common: dict[str, Any], name: str, check: MetricCheck, base: Me
             test = f"bootstrap×{tol.n_boot} (samples resampled independently)"
         lo, hi = stats.quantile_interval(reps, conf)
         p = stats.bootstrap_p(reps)
-        mde = stats.mde_from_replicates(reps, conf)
+        # identical per-item results: no spread to size a detectable effect from (None → "n/a")
+        mde = stats.mde_from_replicates(reps, conf) if np.ptp(reps) > 0 else None
         delta = c - b
         # pass ⟺ cur ≤ base − q_a(reps − Δ) (lower) / cur ≥ base − q_{1−a}(reps − Δ) (higher)
         bound = b - (lo - delta) if d == "lower" else b - (hi - delta)
@@ -204,12 +205,13 @@ def _verdict(chk: Check, p_adj: float, method: str) -> Check:
     """Pass/fail and message of a statistical check from its adjusted p-value."""
     from dataclasses import replace
 
-    assert chk.alpha is not None and chk.mde is not None and chk.p_value is not None
+    assert chk.alpha is not None and chk.p_value is not None
     name = f"{chk.eval}/{chk.metric}"
     ok = not (chk.worse and p_adj < chk.alpha and abs(chk.delta) > chk.min_effect)
     padj = f", adjusted ({method}) {p_adj:.3g}" if method != "none" else ""
     stat_txt = (f"Δ {chk.delta:+.4g}, {(1 - chk.alpha) * 100:g}% CI [{chk.interval[0]:+.4g}, {chk.interval[1]:+.4g}], p {chk.p_value:.3g}{padj}; "
-                f"{chk.pairing_note}; this suite cannot see a change smaller than {chk.mde:.3g}"
+                f"{chk.pairing_note}; " + (f"this suite cannot see a change smaller than {chk.mde:.3g}"
+                                           if chk.mde is not None else "MDE n/a: identical per-item results")
                 if chk.interval else "")
     if ok:
         msg = f"{name}: {chk.current:.6g} vs baseline {chk.baseline:.6g} ({stat_txt})"
