@@ -227,9 +227,11 @@ def bootstrap_diff(base: Sequence[float], cur: Sequence[float], base_weights: Se
 
 
 def bootstrap_p(reps: np.ndarray) -> float:
-    """Two-sided percentile-bootstrap p-value of "difference = 0": 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0)), capped at 1."""
+    """Two-sided percentile-bootstrap p-value of "difference = 0": 2·min(#(Δ* ≤ 0) + 1, #(Δ* ≥ 0) + 1)/(B + 1),
+    capped at 1 (the +1 keeps p ≥ 2/(B + 1): B resamples cannot show a smaller p)."""
     r = np.asarray(reps, dtype=np.float64)
-    return float(min(1.0, 2.0 * min(np.mean(r <= 0.0), np.mean(r >= 0.0))))
+    b = r.size
+    return float(min(1.0, 2.0 * (min(int((r <= 0.0).sum()), int((r >= 0.0).sum())) + 1) / (b + 1)))
 
 
 # ----------------------------------------------------------------------------- power, multiplicity
