@@ -110,6 +110,8 @@ class AttentionEvolutionResult(FrozenResult):
     epochs: tuple[float | int | None, ...] = ()
     checkpoints: tuple[CheckpointAttention, ...] = ()
     loss_curve: tuple[dict[str, Any], ...] = ()  # the run's logged losses (step, tokens, epoch, train/val loss)
+    integrity: dict[str, Any] | None = None  # duplicate weights across checkpoints (interp.series_integrity)
+    warnings: tuple[str, ...] = ()
 
 
 Checkpoints = Iterable[tuple[Any, Any]]  # (epoch | Checkpoint, TransformerBridge), loaded lazily by the iterable
@@ -307,13 +309,15 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
                         run_dir: str = "", heads: str | None = None, induction_len: int = 32,
                         induction_batch: int = 4, max_tokens: int | None = None, x: str | None = None,
                         tokenizer: str | None = None, meta: str | None = None, device: str = "cpu",
-                        seed: int = 0, grid: bool = True) -> AttentionEvolutionResult:
+                        seed: int = 0, grid: bool = True, strict: bool = False) -> AttentionEvolutionResult:
     """Prompt attention + head scores at every checkpoint of a series (see the module docstring).
 
     `run_or_series`: a series source (`interp.series.as_series`: run dir, checkpoint folder, list of dirs,
     'org/name@rev,...', nanoGPT .pt) or an iterable of (epoch | Checkpoint, bridge) pairs. `config` (an
     `EvolutionConfig`) replaces heads/induction_len/induction_batch/max_tokens/seed/grid when given.
     `x`: step | tokens | epoch | checkpoint (default: tokens when every checkpoint knows them).
+    Checkpoints with identical weights under different names are named in `integrity`/`warnings`
+    (`interp.series_integrity`); `strict=True` refuses such a series before any model is loaded.
     """
     config = config or EvolutionConfig(heads=heads, max_tokens=max_tokens, induction_len=induction_len,
                                        induction_batch=induction_batch, seed=seed, grid=grid)
@@ -323,6 +327,9 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         series = as_series(run_or_series, tokenizer=tokenizer, meta=meta)
         x = series.check_x(x)
         series.preflight()
+        from interp.series_integrity import check_integrity
+
+        integrity: dict[str, Any] | None = check_integrity(series, strict=strict)
         rank, world = _world()
         idx = series.shard(rank, world)
         from tqdm import tqdm
@@ -334,6 +341,7 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         source, kind, curve = run_dir or series.source, series.kind, series.loss_curve
     else:
         items, source, kind, curve, bar = _pairs(run_or_series), run_dir, "pairs", (), None
+        integrity = None
     try:
         part = _sweep(items, prompt, config, on_done=bar.update if bar is not None else None)
     except UserError as e:
@@ -358,5 +366,6 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         induction_len=setup.induction_len, induction_batch=config.induction_batch, induction_bos=bool(t["bos"]),
         x=x, x_values=xs, labels=tuple(c.label for c in infos), steps=tuple(c.step for c in infos),
         tokens_seen=tuple(c.tokens_seen for c in infos), epochs=tuple(c.epoch for c in infos),
-        checkpoints=tuple(entries), loss_curve=tuple(curve),
+        checkpoints=tuple(entries), loss_curve=tuple(curve), integrity=integrity,
+        warnings=(integrity["warning"],) if integrity and integrity["warning"] else (),
     )

@@ -9,6 +9,7 @@ nanoGPT `ckpt*.pt` files. Under torchrun only rank 0 writes and prints.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -114,6 +115,9 @@ def attention_evolution_cmd(
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse (exit 2) a series in which differently named checkpoints hold identical weights "
+        "(content hash of the safetensors tensors); default: a warning in the results and the report.")] = False,
 ) -> None:
     """Attention of PROMPT at every checkpoint of SERIES: pattern grid + head scores over training.
 
@@ -125,11 +129,13 @@ def attention_evolution_cmd(
     out = out if out is not None else _default_out(series, "attention-evolution")
     result = attention_evolution(series if len(series) > 1 else series[0], prompt, heads=heads, x=x,
                                  induction_len=induction_len, induction_batch=induction_batch, max_tokens=max_tokens,
-                                 tokenizer=tokenizer, meta=meta, device=device, seed=seed)
+                                 tokenizer=tokenizer, meta=meta, device=device, seed=seed, strict=strict)
     if not is_main_process():
         return
     d = result.to_dict()
     _warn_truncated(d)
+    for w in d.get("warnings") or ():
+        print(f"warning: {w}", file=sys.stderr)
     js = [c["js_distance"] for c in d["checkpoints"] if c["js_distance"] is not None]
     js_txt = ""
     if js:
