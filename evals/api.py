@@ -37,9 +37,9 @@ def perplexity(model: Any, *, text: str | Path | None = None, split: str | None 
     """
     from evals.perplexity import PerplexityConfig
     from evals.perplexity import perplexity as score
-    from evals.text_input import eval_text
-    from evals.text_input import train_text as train_docs
     from interp import hooked
+    from interp.eval_text import eval_text
+    from interp.eval_text import train_text as train_docs
     from interp.seeding import set_seed
 
     set_seed(seed)

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from interp.errors import UserError
+from interp.text_input import MAX_BAD_UTF8  # noqa: F401 — re-exported (the one text rule)
 
 DEFAULT_CORPUS = "shakespeare"
-MAX_BAD_UTF8 = 0.01  # a file with more undecodable bytes than this fraction is not text
 MIN_DOCS_FOR_DOC_SPLIT = 10
 DOC_SEPARATOR = "\n\n"  # documents are joined with this (plus the EOT token at tokenization time)
 
@@ -104,22 +104,11 @@ def load_corpus(spec: str | None = None) -> list[Document]:
 
 
 def read_text_file(path: Path) -> str:
-    """A corpus file as text (CRLF → LF). Rejects files that are not text: any NUL byte, or more than
-    `MAX_BAD_UTF8` of the bytes undecodable as UTF-8 (a few stray bytes become U+FFFD)."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise UserError(f"cannot read corpus file {path}: {e.strerror}") from None
-    if b"\0" in raw:
-        raise UserError(f"corpus file {path} is not text (it contains NUL bytes); give UTF-8 .txt files")
-    text = raw.decode("utf-8", errors="surrogateescape")  # each undecodable byte → one lone surrogate
-    bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-    if bad > MAX_BAD_UTF8 * max(1, len(raw)):
-        raise UserError(f"corpus file {path} is not UTF-8 text ({bad} of {len(raw)} bytes undecodable); "
-                        "convert it to UTF-8 (e.g. iconv -t utf-8)")
-    if bad:
-        text = raw.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n")
+    """A corpus file as text, by the one rule for every text input (`interp.text_input.read_text_file`):
+    a regular file under the size cap, no NUL byte, UTF-8 (a few stray bytes become U+FFFD), CRLF → LF."""
+    from interp.text_input import read_text_file as read_rule
+
+    return read_rule(path, "corpus file")
 
 
 _SENTENCE_END = re.compile(r"[.!?;:][\"')\]]*\s+")

@@ -48,7 +48,7 @@ class EvalInputs:
 def read_text(model: Any, text: str | Path | None, split: str | None,
               documents: Sequence[str] | None) -> tuple[tuple[str, ...], str]:
     """(documents, source) from exactly one of `documents`, `text`, `split` (default split "val")."""
-    from evals.text_input import eval_text
+    from interp.eval_text import eval_text
 
     given = [k for k, v in (("documents", documents), ("text", text), ("split", split)) if v is not None]
     if len(given) > 1:
