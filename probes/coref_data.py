@@ -141,13 +141,12 @@ def make_example(text: str, pronoun: str, antecedent: str, distractor: str, cate
 def load_jsonl(path: str | Path, default_category: str = "user") -> list[CorefExample]:
     """Read and validate a JSONL probe file (format in probes/README.md). Errors name the line number."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"probe data file {str(path)!r} not found; pass an existing .jsonl file or a probe set name "
                         f"({', '.join(PROBE_SETS)})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text; save the JSONL file as UTF-8") from None
+    from interp.text_input import read_text_file
+
+    text = read_text_file(path, "probe data file")
     allowed = JSONL_REQUIRED + JSONL_OPTIONAL
     out: list[CorefExample] = []
     for lineno, row in parse_jsonl(text, path.name):
