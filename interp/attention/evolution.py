@@ -39,6 +39,7 @@ from interp.series import Checkpoint, CheckpointSeries, as_series, from_pairs_la
 
 DEFAULT_INDUCTION_LEN = 32  # S when not given; capped to fit the context (a longer explicit S is refused)
 
+
 @dataclass(frozen=True)
 class EvolutionConfig:
     heads: str | None = None  # HeadSpec text ('0.1,1.*') for the grid/plots; None = head-mean per layer
