@@ -12,8 +12,7 @@ from interp.errors import UserError
 from interp.results import FrozenResult
 
 app = typer.Typer()
-
-MAX_NEW_TOKENS = 100_000
+MAX_NEW_TOKENS = 100_000  # = interp.decoding.MAX_NEW_TOKENS (kept import-light; tests check they agree)
 
 
 @app.command()
@@ -86,7 +85,7 @@ def generate_text(model: Any, prompt: str, *, max_new_tokens: int = 40, temperat
     n_ctx = int(getattr(hf.config, "n_positions", None) or getattr(hf.config, "max_position_embeddings", 1024))
     p = encode_prompt(tok, prompt, n_ctx=n_ctx, reserve=1)
     ids = torch.tensor([p.ids], device=device)  # (1, T)
-    full = generate(hf_logits_fn(hf), ids, max_new_tokens, n_ctx, dec, seed=seed)
+    full = generate(hf_logits_fn(hf), ids, max_new_tokens, n_ctx, dec, seed=seed, progress=progress)
     new = full[0, ids.shape[1]:].tolist()
     return Generation(model=name, prompt=prompt, decoding=dec.name, seed=seed, prompt_tokens=len(p.ids),
                       prompt_tokens_dropped=p.n_dropped, n_ctx=n_ctx, slid_window=len(p.ids) + len(new) > n_ctx,
@@ -113,7 +112,7 @@ def generate_cmd(
 
     set_seed(seed)
     res = generate_text(model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                        device=device, seed=seed)
+                        device=device, seed=seed, progress=not as_json)
     if res.prompt_tokens_dropped:
         echo_err(f"note: the prompt is longer than the context; kept its last {res.prompt_tokens} tokens")
     if res.slid_window:
