@@ -68,6 +68,10 @@ class DemoConfig:
                             "(or pass --no-gemma)")
         check_inputs(self)
 
+    @property
+    def with_gemma(self) -> bool:
+        return gemma_installed() if self.gemma is None else self.gemma
+
 
 def check_inputs(cfg: DemoConfig) -> None:
     """Every input and output of every stage, checked before stage 1 (a bad --corpus must not fail after training
@@ -81,10 +85,6 @@ def check_inputs(cfg: DemoConfig) -> None:
     if cfg.corpus not in (None, DEFAULT_CORPUS):
         load_corpus(cfg.corpus)  # exists, regular UTF-8 text files, not empty
     check_writable_dir(cfg.out, "--out")
-
-    @property
-    def with_gemma(self) -> bool:
-        return gemma_installed() if self.gemma is None else self.gemma
 
 
 @dataclass(frozen=True)
