@@ -337,9 +337,9 @@ MORE_MALE_NAMES = (
 )
 MORE_FEMALE_NAMES = (
     "Amy", "Ann", "Beth", "Carol", "Claire", "Diana", "Ella", "Ellen", "Eva", "Eve", "Grace", "Helen", "Ida",
-    "Iris", "Ivy", "Jess", "Jill", "Joan", "Julia", "Karen", "Laura", "Lily", "Linda", "Lisa", "Liz", "Lucy",
+    "Iris", "Ivy", "Jess", "Jill", "Joan", "Julia", "Karen", "Laura", "Lily", "Linda", "Lisa", "Liz",
     "Maria", "Meg", "Mia", "Nina", "Nora", "Olivia", "Pam", "Rachel", "Rose", "Ruth", "Sally", "Sara", "Sophie",
-    "Sue", "Susan", "Tina", "Vera", "Wendy", "Zoe", "Eli", "Ada", "Amber", "Anne", "Bella", "Cara", "Dora", "Elsa",
+    "Sue", "Susan", "Tina", "Vera", "Wendy", "Zoe", "Ada", "Amber", "Anne", "Bella", "Cara", "Dora", "Elsa",
     "Fay", "Gina", "Hana", "Jo", "Kim", "Lea", "May", "Elizabeth", "Josephine", "Anastasia", "Gwendolyn",
     "Penelope", "Genevieve", "Evangeline", "Rosalind", "Marguerite", "Philippa", "Cordelia", "Ophelia",
 )

@@ -122,7 +122,7 @@ def _sorted_labels(labels: set[str]) -> list[str]:
 def read_file(path: str | os.PathLike, fmt: FileFormat = FileFormat(), split: str = "file") -> LabeledData:
     """Read a CSV/TSV/JSONL file of labeled texts (see the module docstring for the flags)."""
     p = Path(path).expanduser()
-    if not p.is_file():
+    if not p.exists():
         raise UserError(f"dataset file {path} not found")
     kind = _file_kind(p)
     names, rows = _read_rows(p, kind, fmt.header)
