@@ -15,7 +15,7 @@ from typing import Any
 from interp.errors import UserError
 
 BYTES_PER_PARAM = 16  # fp32 weights + grads + AdamW exp_avg + exp_avg_sq
-CPU_FLOPS = 2e10  # effective training FLOP/s assumed for the CPU estimate (see docs/inputs.md for the measurement)
+CPU_FLOPS = 2e10  # ASSUMED effective training FLOP/s on CPU (order of magnitude; not calibrated, see docs/inputs.md)
 
 
 def n_params(model: Any, vocab: int | None = None) -> int:
