@@ -30,7 +30,7 @@ def corpus(tmp_path_factory) -> Path:
 def test_resume_after_optimizer_state_deleted_is_refused(tmp_path, corpus):
     run = tmp_path / "r"
     r = run_cli(["train", str(run), *TRAIN, "--corpus", str(corpus), "--max-steps", "3", "--save-every", "1"],
-                cwd=tmp_path)
+                cwd=tmp_path, timeout=900)  # ~8 CPU s; wall time only matters on a loaded machine
     assert r.returncode == 0, r.stderr
     assert "training preset 'tiny'" in r.stderr and "steps" in r.stderr and "estimate" in r.stderr  # the plan line
     for p in (run / "checkpoints").glob("*/optimizer.safetensors"):
@@ -109,7 +109,8 @@ def test_causal_coref_pairs_users_sentences(tmp_path):
     model = coref_model(tmp_path / "m")
     rows = [json.loads(ln) for ln in USER_SENTENCES.read_text().splitlines() if ln.strip()]
     assert len(rows) >= 20
-    r = run_cli(["probe", "coref", str(model), "--causal", "--data", str(USER_SENTENCES), "--json"], cwd=tmp_path)
+    r = run_cli(["probe", "coref", str(model), "--causal", "--data", str(USER_SENTENCES), "--json"], cwd=tmp_path,
+                timeout=900)
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["n_examples"] == len(rows) and d["n_gendered"] >= 20
