@@ -70,13 +70,12 @@ def sensitivity(model: Any, *, prompts: str | Path | list[str] | tuple[str, ...]
     elif isinstance(prompts, (list, tuple)):
         prompt_list = tuple(prompts)
     else:
+        from interp.text_input import read_text_file
+
         path = Path(prompts)
-        if not path.is_file():
+        if not path.exists():
             raise UserError(f"prompts file {str(path)!r} is not a file; write one prompt per line")
-        try:
-            raw = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as e:
-            raise UserError(f"cannot read prompts file {str(path)!r}: {e.strerror}") from None
+        raw = read_text_file(path, "prompts file")
         prompt_list = read_prompts(raw, f"prompts file {str(path)!r}")
     cfg = SensitivityConfig(prompts=prompt_list, decodings=tuple(decoding.split(",")), max_new_tokens=max_new_tokens,
                             seed=seed)

@@ -63,6 +63,7 @@ MAX_DEFAULT_CONTEXT = 1024  # default window cap for long-context models (Gemma:
 LOGITS_BUDGET = 2**26  # auto batch size: windows per forward so that B * T * d_vocab <= this (256 MB fp32)
 MAX_AUTO_BATCH = 64
 
+MIN_SCORED_TOKENS = 2  # below this there is no per-token interval: refuse instead of reporting one token's loss
 
 @dataclass(frozen=True)
 class PerplexityConfig:
@@ -296,6 +297,10 @@ def perplexity(model: Any, texts: Sequence[str], config: PerplexityConfig = Perp
     docs, skipped, bos = tokenize_documents(tok, texts, config.prepend_bos, config.max_tokens)
     if not docs:
         raise UserError("eval text has no tokens to score (each document needs >= 1 token, >= 2 without BOS)")
+    n_scored = sum(len(d.seq) - 1 for d in docs)
+    if n_scored < MIN_SCORED_TOKENS:
+        raise UserError(f"eval text gives only {n_scored} scored token(s); a perplexity needs at least "
+                        f"{MIN_SCORED_TOKENS} (and an interval far more) — pass more text")
     leak = None
     if train_texts is not None:
         train_ids = _tokenize_chunked(tok, train_texts, progress)

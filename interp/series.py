@@ -189,7 +189,11 @@ def load_checkpoint(c: Checkpoint, device: str = "cpu") -> Any:
         tok = AutoTokenizer.from_pretrained(c.tokenizer, local_files_only=True)
     except Exception as e:  # noqa: BLE001
         raise UserError(f"{c.tokenizer} has no usable tokenizer ({type(e).__name__}); pass --tokenizer DIR") from None
-    model = AutoModelForCausalLM.from_pretrained(c.ref, dtype=torch.float32, use_safetensors=True, local_files_only=True)
+    from interp.load_checks import check_loaded
+
+    model, info = AutoModelForCausalLM.from_pretrained(c.ref, dtype=torch.float32, use_safetensors=True,
+                                                       local_files_only=True, output_loading_info=True)
+    check_loaded(model, tok, info, str(c.ref))
     return remember(_boot(model, tok, c.ref, device), c.ref)
 
 
@@ -403,6 +407,12 @@ def as_series(spec: Any, *, tokenizer: str | None = None, meta: str | None = Non
     """Any series source (see the module docstring) -> a `CheckpointSeries`; a list of >1 item = explicit dirs."""
     if isinstance(spec, CheckpointSeries):
         return spec
+    if tokenizer is not None:
+        t = Path(tokenizer).expanduser()
+        if not t.is_dir():
+            raise UserError(f"--tokenizer {str(tokenizer)!r} is not a directory; pass a dir with tokenizer files")
+        if not _has_tokenizer(t):
+            raise UserError(f"--tokenizer {str(tokenizer)!r} has no tokenizer files ({', '.join(TOKENIZER_FILES)})")
     if isinstance(spec, (list, tuple)):
         if len(spec) == 1:
             return as_series(spec[0], tokenizer=tokenizer, meta=meta)

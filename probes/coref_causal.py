@@ -31,6 +31,7 @@ from probes.coref_data import CORRUPTION_RULE, DEFAULT_CONTRAST, CorefExample, c
 
 GENDERED = {w for pair in DEFAULT_CONTRAST.items() for w in pair}
 N_BOOTSTRAP = 2000
+NOT_GENDERED = "no gendered contrast pronoun (it/its)"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class CorefCausalResult(FrozenResult):
     n_examples: int = 0
     n_pairs: int = 0
     n_skipped: dict = field(default_factory=dict)  # reason → count
+    n_gendered: int = 0  # examples with a gendered pronoun/contrast (or a user `corrupt`): the pairable ones
+    paired_fraction_of_gendered: float | None = None  # n_pairs / n_gendered
+    dropped: list = field(default_factory=list)  # one {"index", "where", "text", "reason"} per item left out
     n_layers: int = 0
     n_heads: int = 0
     clean_logit_diff: float = 0.0
@@ -76,17 +80,32 @@ class CorefCausalResult(FrozenResult):
 
 def build_pairs(tokenizer, examples: Sequence[CorefExample]) -> tuple[list, list[int], dict[str, int]]:
     """(patching Pairs, indices of the examples used, skipped-reason counts). Rules in the module doc."""
+    pairs, used, skipped, _ = build_pairs_detailed(tokenizer, examples)
+    return pairs, used, skipped
+
+
+def build_pairs_detailed(tokenizer, examples: Sequence[CorefExample]
+                         ) -> tuple[list, list[int], dict[str, int], list[dict[str, Any]]]:
+    """`build_pairs` + one record per dropped item: {"index", "where", "text", "reason"}."""
     from interp.patching.api import Pair
     from interp.tokens import encode, single_token
 
-    pairs, used, skipped = [], [], {}
+    pairs, used, skipped, dropped = [], [], {}, []
+    current = {"i": 0}
 
     def skip(why: str) -> None:
         skipped[why] = skipped.get(why, 0) + 1
+        ex = examples[current["i"]]
+        dropped.append({"index": current["i"], "where": ex.where or f"example {current['i'] + 1}", "text": ex.text,
+                        "reason": why})
 
     for i, ex in enumerate(examples):
+        current["i"] = i
+        if ex.contrast is None and ex.pronoun.lower() in GENDERED:
+            skip(f"no contrast pronoun for {ex.pronoun!r} (his or him?): give `contrast` in the row")
+            continue
         if ex.contrast is None or (ex.corrupt is None and ex.contrast.lower() not in GENDERED):
-            skip("no gendered contrast pronoun (it/its)")
+            skip(NOT_GENDERED)
             continue
         clean = ex.prefix()
         try:
@@ -103,7 +122,7 @@ def build_pairs(tokenizer, examples: Sequence[CorefExample]) -> tuple[list, list
             continue
         pairs.append(Pair(clean, twin, ex.pronoun, ex.contrast, where=ex.where or f"example {i + 1}"))
         used.append(i)
-    return pairs, used, skipped
+    return pairs, used, skipped, dropped
 
 
 def _bootstrap(samples: np.ndarray, seed: int, n: int = N_BOOTSTRAP) -> tuple[float, float]:
@@ -122,10 +141,11 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
 
     if not examples:
         raise UserError("no coreference examples to probe")
-    pairs, used, skipped = build_pairs(bridge.tokenizer, examples)
+    pairs, used, skipped, dropped = build_pairs_detailed(bridge.tokenizer, examples)
     if not pairs:
         raise UserError(f"none of the {len(examples)} examples has a usable corrupted twin ({skipped}); "
                         "give `corrupt` (the corrupted text before the pronoun) in the JSONL rows")
+    n_gendered = len(examples) - skipped.get(NOT_GENDERED, 0)
     methods = tuple(m.strip() for m in config.method.split(",") if m.strip())
     patched = patch(bridge, pairs=pairs, metric="logit-diff", components=config.components, method=methods,
                     direction="denoise", top_k=max(10, config.top_k), seed=config.seed, progress=progress)
@@ -172,7 +192,8 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
                   for k in config.components if k in ("attn_out", "mlp_out")}
     return CorefCausalResult(
         model=model, probe_set=probe_set, seed=config.seed, n_examples=len(examples), n_pairs=len(pairs),
-        n_skipped=skipped, n_layers=L, n_heads=H, clean_logit_diff=float(clean_v.mean()),
+        n_skipped=skipped, n_gendered=n_gendered,
+        paired_fraction_of_gendered=len(pairs) / n_gendered if n_gendered else None, dropped=dropped, n_layers=L, n_heads=H, clean_logit_diff=float(clean_v.mean()),
         corrupt_logit_diff=float(corrupt_v.mean()), head_fraction=frac, layer_fraction=layer_frac, top_heads=top,
         attention_best_heads=lookers, head_attention_accuracy=acc, look_vs_carry=look_vs_carry,
         top_heads_together=together_rec, patching=patched.to_dict(),

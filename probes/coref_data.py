@@ -141,13 +141,12 @@ def make_example(text: str, pronoun: str, antecedent: str, distractor: str, cate
 def load_jsonl(path: str | Path, default_category: str = "user") -> list[CorefExample]:
     """Read and validate a JSONL probe file (format in probes/README.md). Errors name the line number."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"probe data file {str(path)!r} not found; pass an existing .jsonl file or a probe set name "
                         f"({', '.join(PROBE_SETS)})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text; save the JSONL file as UTF-8") from None
+    from interp.text_input import read_text_file
+
+    text = read_text_file(path, "probe data file")
     allowed = JSONL_REQUIRED + JSONL_OPTIONAL
     out: list[CorefExample] = []
     for lineno, row in parse_jsonl(text, path.name):
@@ -311,8 +310,10 @@ def builtin_examples(n_per_template: int = 8) -> list[CorefExample]:
 CORRUPTION_RULE = (
     "corrupt twin (causal probe): the text before the pronoun with every occurrence of the antecedent replaced "
     "by a word of the OTHER gender of the same kind (names: the other-gender name list, starting at the same "
-    "index; gendered nouns: king↔queen, father↔mother, ...), skipping the distractor and, in the probe, any "
-    "word whose token count differs from the antecedent's — so the referent now takes the contrast pronoun. "
+    "index; gendered nouns: king↔queen, father↔mother, ...), then the wider lists (60 names per gender, 38 noun "
+    "pairs; an antecedent in no list takes its gender from the pronoun), skipping the distractor; the probe uses "
+    "the first candidate whose prompt has the clean prompt's token count — so the referent now takes the contrast "
+    "pronoun. "
     "Inanimate antecedents (it/its) have no gender counterpart: those items are left out unless the row "
     "gives `corrupt` (the corrupted text before the pronoun) itself."
 )
@@ -323,13 +324,69 @@ for _m, _f in ((MALE_NAMES, FEMALE_NAMES), (MALE_NOUNS, FEMALE_NOUNS)):
     for _i, _w in enumerate(_f):
         _COUNTERPARTS[_w] = _m[_i:] + _m[:_i]
 
+# The wider search (after the built-in counterparts above, whose order keeps the built-in set's twins): common
+# English first names and gendered nouns, so a user's sentence finds an other-gender word of the same token
+# count under any tokenizer; the antecedent's gender comes from the list it is in, else from the pronoun.
+MORE_MALE_NAMES = (
+    "Adam", "Alan", "Alex", "Andrew", "Ben", "Bill", "Bob", "Brian", "Carl", "Charles", "Chris", "Dan", "Daniel",
+    "Ed", "Edward", "Eric", "Frank", "Fred", "George", "Greg", "Harry", "Henry", "Ian", "Jack", "Jake", "Jim", "Joe",
+    "Jonathan", "Kevin", "Leo", "Luke", "Matt", "Max", "Michael", "Mike", "Nick", "Oliver", "Oscar", "Ray", "Richard",
+    "Rob", "Roger", "Sam", "Steve", "Ted", "Thomas", "Tim", "Victor", "Walter", "William", "Will", "Zack", "Al",
+    "Ron", "Ken", "Lee", "Guy", "Hugh", "Ivan", "Owen", "Alexander", "Christopher", "Maximilian", "Sebastian",
+    "Frederick", "Nathaniel", "Augustus", "Cornelius", "Reginald", "Montgomery", "Benedict", "Ignatius",
+)
+MORE_FEMALE_NAMES = (
+    "Amy", "Ann", "Beth", "Carol", "Claire", "Diana", "Ella", "Ellen", "Eva", "Eve", "Grace", "Helen", "Ida",
+    "Iris", "Ivy", "Jess", "Jill", "Joan", "Julia", "Karen", "Laura", "Lily", "Linda", "Lisa", "Liz",
+    "Maria", "Meg", "Mia", "Nina", "Nora", "Olivia", "Pam", "Rachel", "Rose", "Ruth", "Sally", "Sara", "Sophie",
+    "Sue", "Susan", "Tina", "Vera", "Wendy", "Zoe", "Ada", "Amber", "Anne", "Bella", "Cara", "Dora", "Elsa",
+    "Fay", "Gina", "Hana", "Jo", "Kim", "Lea", "May", "Elizabeth", "Josephine", "Anastasia", "Gwendolyn",
+    "Penelope", "Genevieve", "Evangeline", "Rosalind", "Marguerite", "Philippa", "Cordelia", "Ophelia",
+)
+NOUN_PAIRS = (  # (male, female), beyond MALE_NOUNS/FEMALE_NOUNS
+    ("son", "daughter"), ("nephew", "niece"), ("grandfather", "grandmother"), ("grandson", "granddaughter"),
+    ("dad", "mom"), ("lord", "lady"), ("duke", "duchess"), ("actor", "actress"), ("waiter", "waitress"),
+    ("gentleman", "lady"), ("groom", "bride"), ("monk", "nun"), ("emperor", "empress"), ("count", "countess"),
+    ("god", "goddess"), ("hero", "heroine"), ("host", "hostess"), ("boyfriend", "girlfriend"),
+    ("stepfather", "stepmother"), ("grandpa", "grandma"), ("sir", "madam"), ("widower", "widow"),
+    ("landlord", "landlady"), ("policeman", "policewoman"), ("fiance", "fiancee"), ("lad", "lass"), ("male", "female"),
+    ("guy", "gal"), ("papa", "mama"), ("bull", "cow"),
+)
+_MALE_PRONOUNS = {"he", "him", "his", "himself"}
+_FEMALE_PRONOUNS = {"she", "her", "hers", "herself"}
+
+
+def _other_gender_pool(ex: CorefExample) -> tuple[str, ...]:
+    """Every other-gender word of the antecedent's kind (names if capitalized and not a known noun, else nouns)."""
+    word = ex.antecedent.lower()
+    m_nouns = MALE_NOUNS + tuple(m for m, _ in NOUN_PAIRS)
+    f_nouns = FEMALE_NOUNS + tuple(f for _, f in NOUN_PAIRS)
+    m_names, f_names = MALE_NAMES + MORE_MALE_NAMES, FEMALE_NAMES + MORE_FEMALE_NAMES
+    if word in m_nouns:
+        return f_nouns
+    if word in f_nouns:
+        return m_nouns
+    if ex.antecedent in m_names:
+        return f_names
+    if ex.antecedent in f_names:
+        return m_names
+    gender = "m" if ex.pronoun.lower() in _MALE_PRONOUNS else "f" if ex.pronoun.lower() in _FEMALE_PRONOUNS else None
+    if gender is None:
+        return ()
+    name = ex.antecedent[:1].isupper() and " " not in ex.antecedent and ex.prefix().find(ex.antecedent) != 0
+    if name or (ex.antecedent[:1].isupper() and ex.antecedent.lower() not in m_nouns + f_nouns):
+        return f_names if gender == "m" else m_names
+    return f_nouns if gender == "m" else m_nouns
+
 
 def corrupt_candidates(ex: CorefExample) -> list[str]:
     """Corrupted prefixes for `ex`, best first (rule: `CORRUPTION_RULE`): the user's `corrupt` alone when given,
-    else the prefix with the antecedent swapped for each other-gender counterpart; [] when there is none."""
+    else the prefix with the antecedent swapped for each other-gender counterpart (the built-in counterparts first,
+    then the wider name/noun lists); [] when there is none."""
     if ex.corrupt is not None:
         return [ex.corrupt]
-    alts = _COUNTERPARTS.get(ex.antecedent) or _COUNTERPARTS.get(ex.antecedent.lower())
+    first = _COUNTERPARTS.get(ex.antecedent) or _COUNTERPARTS.get(ex.antecedent.lower()) or ()
+    alts = list(dict.fromkeys([*first, *_other_gender_pool(ex)]))
     if not alts:
         return []
     prefix = ex.prefix()

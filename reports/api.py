@@ -77,6 +77,10 @@ def report(results_dirs: str | os.PathLike | Sequence[str | os.PathLike], *, out
             raise UserError(f"output {p} is a directory; pass a file name with --out (e.g. --out report.html)")
         if p.parent.exists() and not p.parent.is_dir():
             raise UserError(f"output folder {p.parent} is a file; pass another --out")
+    from interp.outputs import check_writable_dir
+
+    for parent in sorted({p.parent for p in (*paths.values(), json_path)}):
+        check_writable_dir(parent, "report output folder")  # before any section is built
     if compare:
         from reports.build import render
         from reports.compare import build_comparison

@@ -111,6 +111,13 @@ def _figures(folder: Path, root: Path, skipped: list[str]) -> tuple[FigureFile, 
     )
 
 
+def _figure_kinds() -> frozenset[str]:
+    """Result kinds whose command always saves figures beside results.json (`interp.figures.FIGURES`)."""
+    from interp.figures import FIGURES
+
+    return frozenset(FIGURES)
+
+
 def collect(results_dir: str | os.PathLike) -> Collection:
     """All stages under RESULTS_DIR (sorted walk). UserError if there is nothing to report on."""
     root = Path(results_dir).expanduser()
@@ -152,6 +159,10 @@ def collect(results_dir: str | os.PathLike) -> Collection:
         if results is not None:
             kind = results.get("kind")
             kind = kind if isinstance(kind, str) and kind.strip() else "unknown"
+            if not figures and kind in _figure_kinds():
+                raise UserError(f"{(folder / RESULTS_NAME).relative_to(root).as_posix()} ({kind}) has no figures "
+                                "beside it (its command saves PNG + SVG next to results.json); rerun that command "
+                                "with --out there, or remove the folder")
             stages.append(Stage(rel=rel_dir, source=(folder / RESULTS_NAME).relative_to(root).as_posix(),
                                 kind=kind, data=results, figures=figures))
     if not stages:

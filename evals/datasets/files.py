@@ -32,12 +32,9 @@ def _file_kind(path: Path) -> str:
 
 def _read_rows(path: Path, kind: str, header: bool) -> tuple[list[str] | None, list[tuple[int, object]]]:
     """(column names or None, [(line_no, row)]) where row is a list (CSV/TSV) or a dict (JSONL)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text; re-encode it as UTF-8") from None
-    except OSError as e:
-        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    from interp.text_input import read_text_file
+
+    text = read_text_file(path, "data file").removeprefix("\ufeff")
     if kind == "jsonl":
         rows: list[tuple[int, object]] = list(parse_jsonl(text, str(path)))
         return None, rows
@@ -108,7 +105,9 @@ def _label_names_from_file(path: str) -> list[str]:
     p = Path(path).expanduser()
     if not p.is_file():
         raise UserError(f"--label-names-file {path} not found; pass the file with one class name per line")
-    names = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    from interp.text_input import read_text_file
+
+    names = [ln.strip() for ln in read_text_file(p, "--label-names-file").splitlines() if ln.strip()]
     if not names:
         raise UserError(f"--label-names-file {path} is empty; it needs one class name per line")
     return names
@@ -123,7 +122,7 @@ def _sorted_labels(labels: set[str]) -> list[str]:
 def read_file(path: str | os.PathLike, fmt: FileFormat = FileFormat(), split: str = "file") -> LabeledData:
     """Read a CSV/TSV/JSONL file of labeled texts (see the module docstring for the flags)."""
     p = Path(path).expanduser()
-    if not p.is_file():
+    if not p.exists():
         raise UserError(f"dataset file {path} not found")
     kind = _file_kind(p)
     names, rows = _read_rows(p, kind, fmt.header)

@@ -71,11 +71,17 @@ def read_baseline(path: str | Path) -> Any:
         raise UserError(f"baseline path {str(p)!r} is a directory; give a .json file path")
     if not p.is_file():
         raise UserError(f"no baseline at {str(p)!r}; record one first (`update_baseline`)")
+    def no_constant(name: str) -> Any:  # NaN / Infinity are not JSON; a baseline holding one cannot be compared
+        raise ValueError(name)
+
     try:
         with open(p, encoding="utf-8") as f:
-            return json.load(f)
+            return json.load(f, parse_constant=no_constant)
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read baseline {str(p)!r} ({type(e).__name__}); fix it or {RERECORD}") from None
+    except ValueError as e:
+        raise UserError(f"baseline {str(p)!r} holds {e} (not a number JSON allows, nor one a regression can be "
+                        f"measured against); {RERECORD}") from None
 
 
 def check_baseline(suite: Suite, baseline: Any, source: str = "baseline") -> dict[str, dict[str, MetricValue]]:

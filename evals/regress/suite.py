@@ -378,8 +378,7 @@ def load_suite(path: str | Path, seed_override: int | None = None) -> Suite:
     if not p.is_file():
         what = "is a directory" if p.is_dir() else "does not exist"
         raise UserError(f"suite file {str(p)!r} {what}; pass a suite .toml (see examples/regress-suite.toml)")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read suite {str(p)!r}: {e}") from None
+    from interp.text_input import read_text_file
+
+    text = read_text_file(p, "suite file")
     return parse_suite(text, source=str(p), base_dir=p.resolve().parent, seed_override=seed_override)

@@ -68,6 +68,8 @@ def trimmed(
     from interp.seeding import set_seed
 
     set_seed(seed)
+    if isinstance(fit_head, str) and fit_head.strip() in ("", "0"):
+        raise UserError(f"--fit-head {fit_head!r} fits nothing; omit --fit-head to skip fitting, or pass K >= 1 or all")
     sizes = parse_fit_head(fit_head)
     fmt = ds.FileFormat(
         text_columns=ds.parse_columns(text_column), label_column=label_column, header=not no_header,
@@ -81,7 +83,7 @@ def trimmed(
     data, train = ds.load(dataset, split=split, fmt=fmt, train_file=str(train_file) if train_file else None,
                           need_train=need_train)
     data = dataclasses.replace(data, examples=ds.subsample(data.examples, limit))
-    label_list = tuple(x.strip() for x in labels.split(",")) if labels else data.label_names
+    label_list = tuple(x.strip() for x in labels.split(",")) if labels is not None else data.label_names
     cfg = TrimmedConfig(
         labels=label_list, template=unescape(template) if template is not None else (data.default_template or DEFAULT_TEMPLATE),
         shots=shots, calibrate=calibrate, fit_head=sizes, fit_steps=fit_steps, fit_weight_decay=fit_weight_decay,

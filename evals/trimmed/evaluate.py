@@ -27,6 +27,7 @@ template and followed by its label word, joined with blank lines, then the query
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,10 @@ class TrimmedConfig:
         if "{text}" not in self.template:
             raise UserError(f"template {self.template!r} has no {{text}} placeholder; "
                             'use e.g. --template "Review: {text}\\nSentiment:"')
+        unknown = sorted(set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", self.template)) - {"text"})
+        if unknown:
+            raise UserError(f"template {self.template!r} has unknown field(s) {', '.join('{' + u + '}' for u in unknown)}; "
+                            "the only field is {text}")
         labels = [lab.strip() for lab in self.labels]
         if len(labels) < 2 or any(not lab for lab in labels):
             raise UserError(f"need at least two non-empty labels, got {list(self.labels)}; pass --labels a,b,...")

@@ -49,8 +49,10 @@ class AblationConfig:
             raise UserError(f"`seed` must be an integer >= 0, got {self.seed!r}")
         if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size <= 0):
             raise UserError(f"`batch_size` must be a positive integer, got {self.batch_size!r}")
-        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 0:
-            raise UserError(f"`max_new_tokens` must be an integer >= 0, got {self.max_new_tokens!r}")
+        from interp.decoding import MAX_NEW_TOKENS
+
+        if not isinstance(self.max_new_tokens, int) or not 0 <= self.max_new_tokens <= MAX_NEW_TOKENS:
+            raise UserError(f"`max_new_tokens` must be an integer in 0..{MAX_NEW_TOKENS}, got {self.max_new_tokens!r}")
         if self.max_new_tokens > 0 and (not isinstance(self.prompt, str) or not self.prompt.strip()):
             raise UserError("`prompt` is empty; pass some text to continue (or `max_new_tokens` 0)")
         if not isinstance(self.n_buckets, int) or self.n_buckets <= 0:

@@ -37,13 +37,15 @@ from interp.heads import HeadSpec
 from interp.results import FrozenResult
 from interp.series import Checkpoint, CheckpointSeries, as_series, from_pairs_label
 
+DEFAULT_INDUCTION_LEN = 32  # S when not given; capped to fit the context (a longer explicit S is refused)
+
 
 @dataclass(frozen=True)
 class EvolutionConfig:
     heads: str | None = None  # HeadSpec text ('0.1,1.*') for the grid/plots; None = head-mean per layer
     prepend_bos: bool | None = None
     max_tokens: int | None = None
-    induction_len: int = 32  # S; capped to fit the context and the vocabulary (actual S is recorded)
+    induction_len: int = 32  # S (DEFAULT_INDUCTION_LEN); capped to fit the context and the vocabulary (actual S is recorded)
     induction_batch: int = 4  # random repeated sequences averaged per checkpoint
     seed: int = 0
     top_k: int = 5
@@ -168,6 +170,9 @@ def _setup(bridge, prompt: str, config: EvolutionConfig) -> _Setup:
     heads = HeadSpec.parse(config.heads).resolve(n_layers, n_heads) if config.heads else None
     cand = scores.candidate_token_ids(bridge.tokenizer, bridge.cfg.d_vocab)
     room = (int(bridge.cfg.n_ctx) - int(t["bos"])) // 2
+    if config.induction_len > max(room, DEFAULT_INDUCTION_LEN):  # the default is capped to fit; a longer ask is refused
+        raise UserError(f"--induction-len {config.induction_len} does not fit: the sequence is repeated twice in a "
+                        f"context of {bridge.cfg.n_ctx} tokens, so S is at most {room}")
     S = min(config.induction_len, room, len(cand))
     if S < 1:
         raise UserError("context or vocabulary too small for an induction sequence (need 2 + BOS tokens)")

@@ -109,9 +109,11 @@ def _tokenize(bridge, prompt: str, prepend_bos: bool | None, max_tokens: int | N
 
 # ----------------------------------------------------------------------------- layer / head selection
 def parse_int_list(text: str | None, what: str) -> tuple[int, ...] | None:
-    """'0,2,5' -> (0, 2, 5); None/''/'all' -> None (all). Syntax only; ranges are checked against the model."""
-    if text is None or text.strip().lower() in ("", "all", "*"):
+    """'0,2,5' -> (0, 2, 5); None/'all' -> None (all); '' is refused. Syntax only; ranges are checked against the model."""
+    if text is None or text.strip().lower() in ("all", "*"):
         return None
+    if not text.strip():
+        raise UserError(f"--{what} is empty; omit it for all {what}, or pass a comma list like '0,2'")
     out = []
     for part in text.split(","):
         part = part.strip()

@@ -96,6 +96,10 @@ def command() -> Any:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on `argv`; return the exit code (used by `main` and the tests)."""
     try:
+        from interp.text_input import check_prompt
+
+        for k, arg in enumerate(sys.argv[1:] if argv is None else argv, 1):
+            check_prompt(arg, f"argument {k}")
         rv = command().main(args=argv, prog_name="interp", standalone_mode=False)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

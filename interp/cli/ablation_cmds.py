@@ -63,7 +63,7 @@ def ablate_cmd(
     text: TextOpt = None,
     split: SplitOpt = None,
     prompt: Annotated[str, typer.Option("--prompt", "-p", help="Prompt for the clean vs ablated greedy generation.")] = DEFAULT_PROMPT,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", "-n", min=0, help="Generated tokens (0: skip).")] = 40,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", "-n", min=0, max=100_000, help="Generated tokens (0: skip).")] = 40,
     max_tokens: MaxTokensOpt = 20_000,
     context: ContextOpt = None,
     batch_size: BatchOpt = None,

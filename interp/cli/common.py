@@ -13,7 +13,9 @@ import typer
 
 from interp.results import dumps, to_jsonable, write_json
 
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same inputs + seed → identical results JSON on CPU).")]
+SEED_MAX = 2**64 - 1  # torch.manual_seed's range
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=SEED_MAX,
+                                      help="Random seed in [0, 2^64-1] (same inputs + seed → identical results JSON).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the results JSON to stdout.")]
 def check_out_dir(value: Path | None) -> Path | None:
     """An output directory must be a directory (or not exist yet) under a writable parent: checked up front,

@@ -10,7 +10,7 @@ from interp.cli.common import DeviceOpt, JsonOpt, ModelArg, OptionalOutOpt, Seed
 
 app = typer.Typer()
 
-MAX_NEW_TOKENS = 100_000  # = interp.decoding.MAX_NEW_TOKENS (kept import-light)
+MAX_NEW_TOKENS = 100_000  # = interp.decoding.MAX_NEW_TOKENS (kept import-light; tests check they agree)
 
 
 @app.command()
@@ -57,15 +57,13 @@ def generate_cmd(
 
     set_seed(seed)
     res = generate_text(model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                        device=device, seed=seed)
+                        device=device, seed=seed, progress=not as_json)
     if res.prompt_tokens_dropped:
         echo_err(f"note: the prompt is longer than the context; kept its last {res.prompt_tokens} tokens")
     if res.slid_window:
         echo_err(f"note: generation went past the {res.n_ctx}-token context; the window slid "
                  f"(later tokens saw only the last {res.n_ctx})")
     emit(res, out, as_json, prompt + res.completion)
-
-
 
 
 def __getattr__(name: str) -> Any:  # old home of the library function (now interp.decoding)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
+from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, check_out_dir, emit
 
 app = typer.Typer(help="Probes of what a model has learned (coreference ...).", no_args_is_help=True)
 
@@ -48,7 +48,8 @@ def coref_cmd(
         "--data", "-d", help="Probe set name (builtin, builtin-small, handwritten) or a JSONL file "
         "(keys text, pronoun, antecedent, distractor; optional category, contrast, cross_sentence, and for --causal "
         "corrupt = the corrupted text before the pronoun).")] = "builtin",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json and figures here.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.json and figures here.",
+                                             callback=check_out_dir)] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Best heads to report.")] = 5,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     query: Annotated[str, typer.Option("--query", help="Query token of a multi-token pronoun: first | last.")] = "first",

@@ -54,7 +54,7 @@ def regress_cmd(
         "--out", "-o", help="Write results.json, junit.xml and summary.md here.")] = None,
     device: DeviceOpt = "cpu",
     seed: Annotated[int | None, typer.Option(
-        "--seed", min=0, help="Seed for sampling evals and the bootstrap (default: the suite's `seed`, else 0).")] = None,
+        "--seed", min=0, max=2**64 - 1, help="Seed for sampling evals and the bootstrap (default: the suite's `seed`, else 0).")] = None,
     as_json: JsonOpt = False,
     list_kinds: Annotated[bool, typer.Option(
         "--list-kinds", help="List the eval kinds, their parameters and metrics, and exit.")] = False,

@@ -20,6 +20,7 @@ _PRESETS = "tiny, small, seed-000, seed-001, seed-002, seed-004"  # interp.prese
 
 @app.command("train")
 def train(
+    ctx: typer.Context,
     run_dir: Annotated[Path | None, typer.Argument(help="Where to write the run (default runs/<preset>).")] = None,
     preset: Annotated[str, typer.Option(help=f"Model shape: {_PRESETS}.")] = "small",
     corpus: Annotated[str | None, typer.Option(help="A .txt file or folder of .txt files (default: embedded Shakespeare).")] = None,
@@ -62,6 +63,12 @@ def train(
 
     if resume is not None and run_dir is not None and Path(run_dir) != resume:
         raise UserError("give the run dir once: either RUN_DIR or --resume RUN_DIR")
+    if resume is not None:  # a resumed run keeps its run.json config; a flag that would be ignored is refused
+        given = [p.opts[0] for p in ctx.command.params if p.name not in ("run_dir", "resume", "as_json")
+                 and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"]
+        if given:
+            raise UserError(f"--resume continues the run with its recorded settings; drop {', '.join(given)} "
+                            "(to change them, train a new run dir)")
     result = train_run(
         resume if resume is not None else run_dir, resume_run=resume is not None, preset=preset, corpus=corpus,
         tokenizer=tokenizer, force=force, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp,

@@ -145,6 +145,11 @@ def _tokenizer(meta: str | Path | None, tokenizer: str | Path | None, vocab_size
     else:
         raise UserError("no tokenizer: pass --meta data/<dataset>/meta.pkl (char-level runs) or --tokenizer DIR "
                         "(GPT-2 BPE runs: a dir with GPT-2's tokenizer files)")
+    from interp.load_checks import MIN_VOCAB_FILL
+
+    if kind == "char" and len(tok) < MIN_VOCAB_FILL * vocab_size:  # padding adds a few rows; far fewer tokens means another dataset's
+        raise UserError(f"the tokenizer has {len(tok)} tokens but the checkpoint's vocabulary has {vocab_size}; "
+                        "pass the meta.pkl / tokenizer of the dataset this model was trained on")
     if len(tok) > vocab_size:
         raise UserError(f"the tokenizer has {len(tok)} tokens but the checkpoint's vocabulary has {vocab_size}; "
                         "pass the tokenizer this model was trained with")

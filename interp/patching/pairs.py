@@ -16,12 +16,11 @@ def load_pairs(path: str | Path) -> list[Pair]:
     from interp.jsonl import parse_jsonl
 
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise UserError(f"pairs file {str(p)!r} not found; pass a .jsonl file with clean/corrupt per line")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{p} is not UTF-8 text; save the JSONL file as UTF-8") from None
+    from interp.text_input import read_text_file
+
+    text = read_text_file(p, "pairs file")
     out = []
     for lineno, row in parse_jsonl(text, p.name):
         where = f"{p.name} line {lineno}"

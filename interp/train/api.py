@@ -51,12 +51,36 @@ def _finish(trainer, progress: bool, interrupt_after_step: int | None) -> TrainR
     """Fit, then write results.json (deterministic) and timing.json (wall clock) on rank 0."""
     from interp.results import write_json
 
+    if trainer.state["step"] < trainer.total_steps:  # what is about to happen, before minutes of silence
+        from interp.train.plan import plan_line
+
+        cfg = trainer.cfg
+        per_step = cfg.batch_size * cfg.grad_accum * trainer.dist.world * cfg.model.n_ctx
+        _say(plan_line(cfg.preset, trainer.n_params, per_step, trainer.total_steps - trainer.state["step"],
+                       trainer.run_dir, cfg.device), progress, trainer.dist)
     _storage_note(trainer, progress)
     result = trainer.fit(progress=progress, interrupt_after_step=interrupt_after_step)
     if trainer.dist.main:
         write_json(trainer.run_dir / "timing.json", result.timing)
         write_json(trainer.run_dir / "results.json", result)
     return result
+
+
+@contextlib.contextmanager
+def _undo_if_diverged_before_checkpoint(run_dir: Path, created: bool, d: Dist):
+    """A fresh run that diverges before its first checkpoint leaves nothing (no run.json to `--resume` from 0)."""
+    from interp.train.loop import TrainingDiverged
+
+    try:
+        yield
+    except TrainingDiverged:
+        ck = run_dir / "checkpoints"
+        if d.main and not (ck.is_dir() and any(not p.name.startswith(".") for p in ck.iterdir())):
+            for p in list(run_dir.iterdir()) if run_dir.is_dir() else []:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            if created:
+                run_dir.rmdir()
+        raise
 
 
 def _lock(run_dir: Path, d: Dist):
@@ -74,6 +98,9 @@ def train_config(cfg: TrainConfig, run_dir: str | Path, *, force: bool = False, 
     run_dir = Path(run_dir)
     cfg = dataclasses.replace(cfg, device=check_device(cfg.device))
     _check_run_dir(run_dir, force)
+    from interp.train.plan import check_memory
+
+    check_memory(cfg.model, cfg.device)  # before any data prep or allocation
     dist_ = init_distributed(cfg.device)
     if dist_.main and (pid := lock_holder(run_dir)) is not None:  # fail fast, before minutes of data prep
         raise UserError(f"run dir {run_dir} is in use by process {pid}; wait for it to finish or stop it, then retry")
@@ -82,9 +109,10 @@ def train_config(cfg: TrainConfig, run_dir: str | Path, *, force: bool = False, 
     set_seed(cfg.seed)
     tok, splits, ids = prepare_data(cfg)  # validates before anything is written
     trainer = Trainer(cfg, run_dir, tok, ids["train"], ids["val"], dist_)
+    created = not run_dir.exists()
     if dist_.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-    with _lock(run_dir, dist_):
+    with _undo_if_diverged_before_checkpoint(run_dir, created, dist_), _lock(run_dir, dist_):
         if dist_.main:
             for p in run_dir.iterdir():  # --force: clear the old run, keeping the lock we hold
                 if p.name != LOCK_NAME:
@@ -125,6 +153,9 @@ def resume(run_dir: str | Path, *, progress: bool = True, max_epochs: int | None
         raise UserError(f"{run_dir}/run.json is damaged ({type(e).__name__}); cannot resume this run") from None
     if max_epochs is not None:
         cfg = dataclasses.replace(cfg, max_epochs=max_epochs)
+    from interp.checkpoint import check_resumable
+
+    check_resumable(run_dir)  # never restart from step 0 over checkpoints whose optimizer state was deleted
     cfg = dataclasses.replace(cfg, device=check_device(cfg.device))
     dist_ = init_distributed(cfg.device)
     with _lock(run_dir, dist_):

@@ -20,7 +20,7 @@ CASES = [  # (bias, compiled, vocab_size, tokenizer)
     pytest.param(True, False, len(STOI), "char", id="bias-char"),
     pytest.param(False, False, len(STOI), "char", id="nobias-char"),
     pytest.param(True, True, len(STOI) + 6, "char", id="compiled-padded-char"),
-    pytest.param(False, True, 50304, "bpe", id="nobias-compiled-gpt2vocab"),
+    pytest.param(False, True, 320, "bpe", id="nobias-compiled-paddedbpe"),  # toy BPE (300) padded to a multiple of 64
 ]
 
 

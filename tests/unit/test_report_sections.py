@@ -15,8 +15,20 @@ from reports.sections.base import verdict_vs
 
 
 def _write(p: Path, obj) -> None:
+    """results.json, plus a figure pair beside it for kinds whose command always saves figures (as the CLI does)."""
+    import io
+
+    from PIL import Image
+
+    from interp.figures import FIGURES
+
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(obj), encoding="utf-8")
+    if obj.get("kind") in FIGURES:
+        buf = io.BytesIO()
+        Image.new("RGB", (4, 4), "white").save(buf, format="PNG")
+        (p.parent / "figure.png").write_bytes(buf.getvalue())
+        (p.parent / "figure.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
 
 
 def stage(kind: str, data: dict, **kw) -> Stage:
