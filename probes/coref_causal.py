@@ -63,6 +63,8 @@ class CorefCausalResult(FrozenResult):
     n_heads: int = 0
     clean_logit_diff: float = 0.0
     corrupt_logit_diff: float = 0.0
+    gap_meaningful: bool = True  # interp.patching: False when the gap is noise-sized (fractions not shown)
+    gap_note: str = ""
     head_fraction: list = field(default_factory=list)  # (L, H) fraction of the gap restored
     layer_fraction: dict = field(default_factory=dict)  # attn_out / mlp_out → (L,)
     top_heads: list = field(default_factory=list)  # carriers: fraction + bootstrap interval
@@ -184,7 +186,8 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
     return CorefCausalResult(
         model=model, probe_set=probe_set, seed=config.seed, n_examples=len(examples), n_pairs=len(pairs),
         n_skipped=skipped, n_layers=L, n_heads=H, clean_logit_diff=float(clean_v.mean()),
-        corrupt_logit_diff=float(corrupt_v.mean()), head_fraction=frac, layer_fraction=layer_frac, top_heads=top,
+        corrupt_logit_diff=float(corrupt_v.mean()), gap_meaningful=bool(res.get("gap_meaningful", True)),
+        gap_note=str(res.get("gap_note", "")), head_fraction=frac, layer_fraction=layer_frac, top_heads=top,
         attention_best_heads=lookers, head_attention_accuracy=acc, look_vs_carry=look_vs_carry,
         top_heads_together=together_rec, patching=res,
         pairs=[{"clean": p.clean, "corrupt": p.corrupt, "answer": p.answer, "wrong": p.wrong, "where": p.where}

@@ -29,6 +29,10 @@ from interp.results import FrozenResult
 METHODS = ("exact", "atp", "atp*")
 DIRECTIONS = ("denoise", "noise")
 MAX_PER_PAIR = 200_000  # per-pair values kept in the JSON only below this many numbers
+# A clean−corrupt gap below GAP_MIN_REL × the logit scale (std over the vocabulary of the clean run's final
+# logits) is noise-sized: dividing by it makes "fractions restored" meaningless (a random model's gap of ~1e-3
+# gives ±1000%). Such results carry gap_meaningful = False; reports and the CLI refuse to show the fractions.
+GAP_MIN_REL = 0.01
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ class PatchResult(FrozenResult):
     clean_metric: float = 0.0  # mean over pairs
     corrupt_metric: float = 0.0
     gap: float = 0.0  # clean − corrupt
+    logit_scale: float = 0.0  # std over the vocabulary of the clean run's final logits, mean over pairs
+    gap_meaningful: bool = True  # False: |gap| < GAP_MIN_REL × logit_scale — fractions are noise, not shown
+    gap_note: str = ""
     components: dict = field(default_factory=dict)  # kind → grids per method (see patch())
     top: dict = field(default_factory=dict)  # method → top components
     verify: dict = field(default_factory=dict)  # method → [{component, estimate, exact}]
@@ -232,6 +239,16 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
                         f"pass at most {total}")
     torch.manual_seed(seed)
     return rep.run(bridge, name, pair_list, enc, _groups(enc), spec, config, list(fwd_hooks), progress)
+
+
+def gap_check(gap: float, logit_scale: float, clean: float, corrupt: float) -> tuple[bool, str]:
+    """(meaningful, note): is the clean−corrupt gap large enough for fractions of it to mean anything?"""
+    floor = max(GAP_MIN_REL * logit_scale, 1e-5 * max(abs(clean), abs(corrupt)))
+    if abs(gap) >= floor:
+        return True, ""
+    return False, (f"the clean−corrupt gap {gap:+.3g} is below {GAP_MIN_REL:g} × the logit scale {logit_scale:.3g} "
+                   "(std of the final logits over the vocabulary): fractions of it are noise, not shown; choose "
+                   "prompts whose answer the model actually changes")
 
 
 def fraction(patched: float, clean: float, corrupt: float) -> float:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from interp.errors import UserError
-from interp.patching.core import Runs, baselines, generic_patch, n_slots
+from interp.patching.core import Runs, baselines, generic_patch, logit_scale, n_slots
 from interp.patching.metrics import MetricSpec, RowTargets, pearson, spearman, topk_recall
 
 PASSES = {  # forward-equivalent cost per pair group (n = n_layers, H = components per layer); module docs
@@ -47,7 +47,7 @@ def _nan_to_none(a: np.ndarray) -> list:
 def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hooks, progress: bool):
     from tqdm import tqdm
 
-    from interp.patching.api import PatchResult
+    from interp.patching.api import PatchResult, gap_check
     from interp.patching.atp import attribution
 
     n_pairs = len(enc)
@@ -56,7 +56,7 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
     est_methods = [m for m in config.methods if m != "exact"]
     t0 = len(enc[groups[0][0]].clean)
     shapes = {k: (n_layers, n_slots(bridge, k, t0)) for k in kinds}
-    clean_v, corrupt_v = np.zeros(n_pairs), np.zeros(n_pairs)
+    clean_v, corrupt_v, scale_v = np.zeros(n_pairs), np.zeros(n_pairs), np.zeros(n_pairs)
     exact = {k: np.zeros((*shapes[k], n_pairs)) for k in kinds} if "exact" in config.methods else {}
     est = {m: {k: np.zeros((*shapes[k], n_pairs)) for k in kinds} for m in est_methods}
     score = {m: {k: np.zeros(shapes[k]) for k in kinds} for m in est_methods}
@@ -76,6 +76,7 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
         vb, vs = baselines(bridge, runs, spec.kind, fwd_hooks)
         cl, co = (vs, vb) if denoise else (vb, vs)
         clean_v[idx], corrupt_v[idx] = cl.double().numpy(), co.double().numpy()
+        scale_v[idx] = logit_scale(bridge, clean, fwd_hooks).double().numpy()
         for k in exact:
             exact[k][..., idx] = generic_patch(bridge, runs, k, spec.kind, fwd_hooks=fwd_hooks,
                                                progress=bar.update).double().numpy()
@@ -91,6 +92,8 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
     if not math.isfinite(gap) or abs(gap) < 1e-12:
         raise UserError(f"the clean and corrupt runs give the same {spec} (gap {gap:.3g}), so 'fraction restored' "
                         "is undefined; choose a corrupt prompt that changes the answer")
+    scale = float(scale_v.mean())
+    meaningful, note = gap_check(gap, scale, c_mean, r_mean)
     tokens0 = [bridge.tokenizer.decode([i]) for i in enc[groups[0][0]].clean]
     keep_pairs = sum(int(np.prod(s)) for s in shapes.values()) * n_pairs <= 200_000
     comps: dict[str, Any] = {}
@@ -150,7 +153,7 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
     return PatchResult(
         model=name, metric=str(spec), direction=config.direction, methods=config.methods, seed=config.seed,
         n_layers=n_layers, n_heads=n_heads, n_pairs=n_pairs, pairs=pair_rows, clean_metric=c_mean,
-        corrupt_metric=r_mean, gap=gap, components=comps, top=top, verify=verify, comparison=comparison,
+        corrupt_metric=r_mean, gap=gap, logit_scale=scale, gap_meaningful=meaningful, gap_note=note, components=comps, top=top, verify=verify, comparison=comparison,
         cost={m: PASSES[m] for m in config.methods},
     )
 

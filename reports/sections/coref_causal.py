@@ -31,6 +31,9 @@ def guide(stage: Stage) -> str:
 def findings(stage: Stage) -> list[Finding]:
     d = stage.data
     out = []
+    if d.get("gap_meaningful") is False:
+        return [Finding("Causal coreference", "fractions of the gap not meaningful",
+                        str(d.get("gap_note") or "the clean − corrupt gap is noise-sized"))]
     top = [t for t in d.get("top_heads") or [] if isinstance(t, dict) and is_number(t.get("fraction"))]
     if top:
         t = top[0]
@@ -55,6 +58,10 @@ def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
     frac = require(d, "head_fraction", "list")
+    if d.get("gap_meaningful") is False:
+        b.blocks.append(headline([("fractions restored", "not meaningful: " + str(d.get("gap_note") or "gap too small"))]))
+        b.used.update(set(d) - {"kind", "schema_version"})
+        return b
     acc = d.get("head_attention_accuracy")
     shp = matrix_shape(frac)
     h = min(4.2, 1.4 + 0.3 * (shp[0] if shp else 4))
@@ -84,7 +91,7 @@ def build(stage: Stage) -> Built:
             b.appendix.append(records_table(recs, caption=cap))
     b.used.update({"head_fraction", "head_attention_accuracy", "top_heads", "attention_best_heads", "n_pairs",
                    "n_examples", "clean_logit_diff", "corrupt_logit_diff", "top_heads_together", "look_vs_carry",
-                   "patching", "pairs"})
+                   "patching", "pairs", "gap_meaningful", "gap_note"})
     return b
 
 
