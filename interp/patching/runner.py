@@ -125,11 +125,13 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
     verify = {}
     if config.verify_top:
         for m in est_methods:
-            chosen = _top_by_score(score[m], config.verify_top)
+            eligible = {k: g for k, g in score[m].items() if not config.verify_kinds or k in config.verify_kinds}
+            chosen = _top_by_score(eligible, config.verify_top)
             measured = _exact_subset(bridge, runs_by_group, chosen, spec.kind, fwd_hooks, n_pairs)
             verify[m] = [{"component": slot_label(k, layer, s, tokens0), "kind": k, "layer": layer, "slot": s,
                           "estimate": float(_frac(est[m][k][layer, s].mean(), c_mean, r_mean)),
-                          "exact": float(_frac(measured[(k, layer, s)].mean(), c_mean, r_mean))}
+                          "exact": float(_frac(measured[(k, layer, s)].mean(), c_mean, r_mean)),
+                          "exact_per_pair": measured[(k, layer, s)]}  # patched metric per pair (bootstrap)
                          for k, layer, s in chosen]
     comparison = {}
     if exact and est_methods:

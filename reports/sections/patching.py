@@ -59,9 +59,18 @@ def findings(stage: Stage) -> list[Finding]:
     if why:
         return [Finding(f"Patching ({d.get('metric', '?')})", "fractions of the gap not meaningful", why)]
     tops = d.get("top") if isinstance(d.get("top"), dict) else {}
-    method = "exact" if "exact" in tops else next(iter(tops), None)
-    top = [t for t in (tops.get(method) or []) if isinstance(t, dict) and is_number(t.get("fraction"))]
     gap = num(d, "gap")
+    if "exact" in tops:
+        method = "exact"
+        top = [t for t in (tops.get(method) or []) if isinstance(t, dict) and is_number(t.get("fraction"))]
+    else:  # estimates only: a finding comes from the exactly re-measured (--verify-top) components, or none
+        ver = d.get("verify") if isinstance(d.get("verify"), dict) else {}
+        method = next(iter(ver), None)
+        top = sorted(({**v, "fraction": v["exact"]} for v in ver.get(method) or []
+                      if isinstance(v, dict) and is_number(v.get("exact"))), key=lambda v: -v["fraction"])
+        if not top:
+            return []  # an unverified estimate never reaches the Findings (the section shows it, labelled)
+        method = f"exact, verified top-{len(ver[method])} of {method}"
     if not top:
         return [Finding("Patching", "no components scored", "nothing to judge")]
     t = top[0]
