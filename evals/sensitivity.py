@@ -201,7 +201,7 @@ def sensitivity(model: Any, config: SensitivityConfig = SensitivityConfig(), *, 
     `model`: a TransformerBridge (forward through the bridge, so attached hooks apply) or an HF causal
     LM (pass `tokenizer`); `logits_fn` overrides the forward (e.g. `bridge.run_with_hooks` under ablation).
     """
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     is_bridge = hasattr(model, "original_model") and hasattr(model, "hook_dict")
     tok = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
@@ -221,7 +221,7 @@ def sensitivity(model: Any, config: SensitivityConfig = SensitivityConfig(), *, 
     rows = []
     n_s = {name: 1 if Decoding.parse(name).greedy else config.samples for name in config.decodings}
     total = sum(n_s.values()) * len(config.prompts)
-    with tqdm(total=total, desc="sensitivity", unit="gen", disable=not progress, file=sys.stderr) as bar:
+    with progress_bar(total=total, desc="sensitivity", unit="gen", disable=not progress, file=sys.stderr) as bar:
         for d_i, name in enumerate(config.decodings):
             dec = Decoding.parse(name)
             seeds = tuple(tuple(sample_seed(config.seed, d_i, i, k) for k in range(n_s[name]))

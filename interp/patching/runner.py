@@ -45,10 +45,9 @@ def _nan_to_none(a: np.ndarray) -> list:
 
 
 def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hooks, progress: bool):
-    from tqdm import tqdm
-
     from interp.patching.api import PatchResult, gap_check
     from interp.patching.atp import attribution
+    from interp.progress import progress_bar
 
     n_pairs = len(enc)
     n_layers, n_heads = int(bridge.cfg.n_layers), int(bridge.cfg.n_heads)
@@ -63,7 +62,7 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
     denoise = config.direction == "denoise"
     runs_by_group = []
     n_exact = sum(n_layers * shapes[k][1] for k in kinds) * len(groups) if exact else 0
-    bar = tqdm(total=n_exact + len(est_methods) * len(groups), desc="patching", file=sys.stderr,
+    bar = progress_bar(total=n_exact + len(est_methods) * len(groups), desc="patching", file=sys.stderr,
                disable=not progress, leave=False)
     for idx in groups:
         clean = torch.tensor([enc[i].clean for i in idx])  # (B, T)

@@ -226,10 +226,10 @@ class Trainer:
     # -- training
     def fit(self, progress: bool = True, interrupt_after_step: int | None = None) -> TrainResult:
         """Train until max_epochs / max_steps / early stopping. `interrupt_after_step` simulates a kill (tests)."""
-        from tqdm.auto import tqdm
+        from interp.progress import progress_bar
 
         st = self.state
-        bar = tqdm(total=self.total_steps, initial=st["step"], disable=None if (progress and self.dist.main) else True,
+        bar = progress_bar(total=self.total_steps, initial=st["step"], disable=None if (progress and self.dist.main) else True,
                    desc="train", unit="step", dynamic_ncols=True)
         self.model.train()
         t0, tokens_at_t0 = time.perf_counter(), st["tokens_seen"]
