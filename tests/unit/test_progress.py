@@ -56,8 +56,8 @@ def test_python_api_training_logs_progress_lines_to_a_redirected_stderr(tmp_path
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TOY_TEXT * 3, encoding="utf-8")
-    code = ("import interp; interp.train(%r, preset='tiny', corpus=%r, vocab_size=300, max_steps=6, epochs=1, "
-            "eval_tokens=512, warmup_steps=1)" % (str(tmp_path / "run"), str(corpus)))
+    code = (f"import interp; interp.train({str(tmp_path / 'run')!r}, preset='tiny', corpus={str(corpus)!r}, "
+            "vocab_size=300, max_steps=6, epochs=1, eval_tokens=512, warmup_steps=1)")
     env = {**os.environ, "INTERP_PROGRESS_SECONDS": "0", "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
            "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     with open(tmp_path / "err.log", "w") as err:
