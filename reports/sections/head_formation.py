@@ -61,9 +61,10 @@ def build(stage: Stage) -> Built:
     require(d, "scores", "dict")
     require(d, "summary", "list")
     xname = str(d.get("x") or "checkpoint")
-    specs = [(f"{NAMES.get(t, t)} (best head)", _series(d, t), "score",
-              {f"threshold {d['thresholds'][t]:g}": d["thresholds"][t]} if t in (d.get("thresholds") or {}) else None)
-             for t in ("prev_token", "induction", "duplicate_token", "sink") if d["scores"].get(t)]
+    specs: list[tuple] = [(f"{NAMES.get(t, t)} (best head)", _series(d, t), "score",
+                           {f"threshold {d['thresholds'][t]:g}": d["thresholds"][t]}
+                           if t in (d.get("thresholds") or {}) else None, (0.0, 1.0))  # scores: fixed 0–1 axis
+                          for t in ("prev_token", "induction", "duplicate_token", "sink") if d["scores"].get(t)]
     curve = [p for p in d.get("loss_curve") or [] if isinstance(p, dict)]
     xk = {"tokens": "tokens", "step": "step", "epoch": "epoch"}.get(xname)
     if xk and curve:
