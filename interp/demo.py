@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import resource
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -225,7 +226,7 @@ def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int] = cli_runner,
                                      "earlier_seconds": prev.get("seconds") or prev.get("earlier_seconds")})
             continue
         argv = st.argv(cfg)
-        announce(f"{head}: interp {' '.join(argv)}")
+        announce(f"{head}: interp {shlex.join(argv)}")  # quoted: copy-paste runs it
         t, cpu = time.perf_counter(), _cpu_seconds()
         if st.prepare is not None:
             st.prepare(cfg)
