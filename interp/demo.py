@@ -40,6 +40,7 @@ from interp.errors import UserError
 # (mean A[q, q−1], interp.attention.scores) is one quantity measured on one text everywhere in the report. It is
 # head formation's built-in sentence: long enough (~30 tokens) that uniform attention scores low (a 7-token prompt
 # gives uniform attention a previous-token score of 0.37).
+RESUME_EVERY = 100  # training steps between rolling resumable checkpoints: an interrupted demo loses < 100 steps
 PROMPT = ("The king said that he would not go to the city, and the queen said that she would go "
           "with him to the city.")
 ABLATE_HEADS = "0.*"  # a whole layer: the most visible single intervention on a small model
@@ -98,7 +99,7 @@ def _train_argv(c: DemoConfig) -> list[str]:
     if (run / "run.json").exists() and not c.force:
         return ["train", "--resume", str(run)]
     argv = ["train", str(run), "--preset", c.preset, "--epochs", str(c.epochs), "--seed", str(c.seed),
-            "--device", c.device, "--save-at", "log"]
+            "--device", c.device, "--save-at", "log", "--resume-every", str(RESUME_EVERY)]
     if c.corpus:
         argv += ["--corpus", c.corpus]
     return argv + (["--force"] if c.force else [])
