@@ -99,7 +99,7 @@ def _train_argv(c: DemoConfig) -> list[str]:
     if (run / "run.json").exists() and not c.force:
         return ["train", "--resume", str(run)]
     argv = ["train", str(run), "--preset", c.preset, "--epochs", str(c.epochs), "--seed", str(c.seed),
-            "--device", c.device, "--save-at", "log", "--resume-every", str(RESUME_EVERY)]
+            "--device", c.device, "--resume-every", str(RESUME_EVERY), "--save-at", "log"]
     if c.corpus:
         argv += ["--corpus", c.corpus]
     return argv + (["--force"] if c.force else [])
