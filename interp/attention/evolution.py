@@ -332,11 +332,11 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         integrity: dict[str, Any] | None = check_integrity(series, strict=strict)
         rank, world = _world()
         idx = series.shard(rank, world)
-        from tqdm import tqdm
+        from interp.progress import progress_bar
 
         # the bar is updated by the sweep, not wrapped around the iterator: tqdm would hold the previous
         # (checkpoint, bridge) while the next one loads — two models alive instead of one
-        bar = tqdm(total=len(idx), desc="checkpoints", unit="ckpt", file=sys.stderr, disable=None)
+        bar = progress_bar(total=len(idx), desc="checkpoints", unit="ckpt", file=sys.stderr, disable=None)
         items: Iterable[tuple[Checkpoint, Any]] = series.iter_models(device=device, indices=idx)
         source, kind, curve = run_dir or series.source, series.kind, series.loss_curve
     else:

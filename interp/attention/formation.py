@@ -69,7 +69,8 @@ class HeadFormationResult(FrozenResult):
     kind: str = "head_formation"
     source: str = ""
     series_kind: str = ""
-    prompt: str = ""
+    prompt: str = ""  # the text of the previous-token and sink scores (mean A[q, q−1] / A[q, 0] over q ≥ 1)
+    n_prompt_tokens: int = 0
     config: dict[str, Any] = field(default_factory=dict)
     n_layers: int = 0
     n_heads: int = 0
@@ -122,6 +123,7 @@ def head_formation_from_evolution(evo: dict[str, Any], thresholds: dict[str, flo
                sum(sum(r) for r in ck["js_distance"]) / (L * H) for ck in cks)
     return HeadFormationResult(
         source=evo.get("run_dir", ""), series_kind=evo.get("series_kind", ""), prompt=evo.get("prompt", ""),
+        n_prompt_tokens=len(evo.get("tokens") or ()),
         config={**(config or {}), "evolution": evo.get("config", {})}, n_layers=L, n_heads=H,
         induction_len=int(evo.get("induction_len", 0)), x=evo.get("x", "checkpoint"),
         x_values=tuple(evo.get("x_values") or ()), labels=tuple(evo.get("labels") or ()),

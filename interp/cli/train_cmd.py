@@ -53,6 +53,8 @@ def train(
     save_every: Annotated[int, typer.Option(rich_help_panel=_C, help="Resumable checkpoint every N steps (0: off).")] = 0,
     save_at: Annotated[str, typer.Option(rich_help_panel=_C, help="Weights-only step checkpoints: 'log' (steps 1, 2, 4, "
                                                                  "8, ...) or steps like 1,2,4,100.")] = "",
+    resume_every: Annotated[int, typer.Option(rich_help_panel=_C, help="Rolling resumable checkpoint (checkpoints/"
+                                              "resume, replaced each time) every N steps: --resume loses < N steps.")] = 0,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -68,7 +70,7 @@ def train(
         n_ctx=n_ctx, vocab_size=vocab_size, dropout=dropout, epochs=epochs, max_steps=max_steps,
         train_tokens=train_tokens, batch_size=batch_size, grad_accum=grad_accum, lr=lr, min_lr_ratio=min_lr_ratio,
         warmup_steps=warmup_steps, weight_decay=weight_decay, grad_clip=grad_clip, patience=patience,
-        eval_every=eval_every, eval_tokens=eval_tokens, save_every=save_every, save_at=save_at, val_frac=val_frac,
+        eval_every=eval_every, eval_tokens=eval_tokens, save_every=save_every, save_at=save_at, resume_every=resume_every, val_frac=val_frac,
         test_frac=test_frac, compile=compile, device=device, seed=seed, progress=not as_json,
     )
     out = result.run_dir

@@ -197,6 +197,7 @@ def train(
     eval_tokens: int = 32_768,
     save_every: int = 0,
     save_at: str = "",
+    resume_every: int = 0,
     val_frac: float = 0.05,
     test_frac: float = 0.05,
     compile: bool = False,
@@ -235,6 +236,6 @@ def train(
                       grad_accum=grad_accum, lr=lr, min_lr_ratio=min_lr_ratio, warmup_steps=warmup_steps,
                       weight_decay=weight_decay, grad_clip=grad_clip, max_epochs=epochs, max_steps=max_steps,
                       train_tokens=train_tokens, eval_every=eval_every, eval_tokens=eval_tokens, patience=patience,
-                      save_every=save_every, save_at=save_at, val_frac=val_frac, test_frac=test_frac,
-                      compile=compile, seed=seed, device=device)
+                      save_every=save_every, save_at=save_at, resume_every=resume_every, val_frac=val_frac,
+                      test_frac=test_frac, compile=compile, seed=seed, device=device)
     return train_config(cfg, out, force=force, progress=progress, interrupt_after_step=interrupt_after_step)

@@ -43,6 +43,8 @@ class TrainConfig:
     patience: int = 2  # stop after this many evals without val improvement
     save_every: int = 0  # extra (resumable) checkpoints every N steps (0: epochs only)
     save_at: str = ""  # extra weights-only step checkpoints: "log" (1, 2, 4, 8, ...) or "1,2,4,100"; "" = none
+    resume_every: int = 0  # rolling resumable checkpoint checkpoints/resume every N steps (0: off); replaced each
+    # time, removed when training ends, never part of the checkpoint series — an interrupted run loses < N steps
     val_frac: float = 0.05
     test_frac: float = 0.05
     compile: bool = False  # torch.compile the training forward/backward
@@ -58,7 +60,7 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise UserError(f"invalid training option {_flag(name)}={v!r}: must be a positive integer")
-        for name in ("warmup_steps", "eval_every", "save_every", "seed"):
+        for name in ("warmup_steps", "eval_every", "save_every", "resume_every", "seed"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise UserError(f"invalid training option {_flag(name)}={v!r}: must be an integer >= 0")

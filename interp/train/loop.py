@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from interp.train.dist import Dist, all_same, barrier
 
 # bytes per parameter on disk: fp32 weights (4) + AdamW exp_avg and exp_avg_sq (8) when resumable
 _WEIGHT_BYTES, _OPTIM_BYTES = 4, 8
+RESUME = "resume"  # checkpoints/resume: the rolling --resume-every checkpoint
 
 
 class TrainingDiverged(UserError):
@@ -112,7 +114,7 @@ class Trainer:
     def n_params(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
-    def planned_checkpoints(self) -> dict[str, int]:
+    def planned_checkpoints(self) -> dict[str, int]:  # (+1 rolling `resume` checkpoint with --resume-every)
         """How many checkpoints of each kind a full run writes (at most; early stopping writes fewer)."""
         ends = {s for s in range(self.steps_per_epoch, self.total_steps + 1, self.steps_per_epoch)} | {self.total_steps}
         every = {s for s in range(self.cfg.save_every, self.total_steps + 1, self.cfg.save_every)} - ends \
@@ -226,10 +228,10 @@ class Trainer:
     # -- training
     def fit(self, progress: bool = True, interrupt_after_step: int | None = None) -> TrainResult:
         """Train until max_epochs / max_steps / early stopping. `interrupt_after_step` simulates a kill (tests)."""
-        from tqdm.auto import tqdm
+        from interp.progress import progress_bar
 
         st = self.state
-        bar = tqdm(total=self.total_steps, initial=st["step"], disable=None if (progress and self.dist.main) else True,
+        bar = progress_bar(total=self.total_steps, initial=st["step"], disable=None if (progress and self.dist.main) else True,
                    desc="train", unit="step", dynamic_ncols=True)
         self.model.train()
         t0, tokens_at_t0 = time.perf_counter(), st["tokens_seen"]
@@ -249,6 +251,8 @@ class Trainer:
                     raise KeyboardInterrupt(f"simulated interruption after step {st['step']}")
         finally:
             bar.close()
+        if self.dist.main and (self.run_dir / "checkpoints" / RESUME).is_dir():  # finished: no longer needed
+            shutil.rmtree(self.run_dir / "checkpoints" / RESUME)
         wall = time.perf_counter() - t0
         final_val = self.evaluate() if st["step"] else None
         ckpts = sorted(str(p.relative_to(self.run_dir)) for p in (self.run_dir / "checkpoints").glob("epoch-*"))
@@ -283,10 +287,15 @@ class Trainer:
         so no two checkpoints share a step."""
         cfg, st = self.cfg, self.state
         s = st["step"]
+        resumable = True
         if s % self.steps_per_epoch == 0 or s == self.total_steps:
             st["epoch"] = math.ceil(s / self.steps_per_epoch)
             self._save(f"epoch-{st['epoch']:03d}", "epoch")
         elif cfg.save_every and s % cfg.save_every == 0:
             self._save(f"step-{s:06d}", "step")
-        elif s in self.save_at:
-            self._save(f"step-{s:06d}", "step", with_optimizer=False)
+        else:
+            resumable = False
+            if s in self.save_at:
+                self._save(f"step-{s:06d}", "step", with_optimizer=False)
+        if not resumable and cfg.resume_every and s % cfg.resume_every == 0:
+            self._save(RESUME, "resume")  # rolling: replaces the previous one (atomic_dir)
