@@ -45,6 +45,7 @@ BUILTIN: tuple[str, ...] = (
     "evals.trimmed.unit:UNIT",
     "evals.regress.unit:UNIT",
     "probes.unit:UNIT",
+    "interp.sae.unit:UNIT",
 )
 
 CLI_GROUPS: dict[str, str] = {

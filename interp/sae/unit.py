@@ -1,0 +1,16 @@
+"""Sparse autoencoders / transcoders: train, eval, browse, formation, steer (`interp sae ...`)."""
+
+from interp.units import Unit
+
+UNIT = Unit(
+    name="sae",
+    function="interp.sae.evaluate:evaluate_sae",
+    kinds=("sae_train", "sae_eval", "sae_sweep"),
+    figures={"sae_train": "interp.sae.plots:train_figures", "sae_eval": "interp.sae.plots:eval_figures",
+             "sae_sweep": "interp.sae.plots:sweep_figures"},
+    cli="interp.sae.cli",
+    cli_group="sae",
+    cli_group_help="Sparse autoencoders and transcoders: train (eai-sparsify), eval, browse features, "
+                   "formation over training, steering.",
+    api={"train_sae": "interp.sae.train:train_sae", "load_sae": "interp.sae.coder:load_coder"},
+)
