@@ -122,5 +122,41 @@ def eval_cmd(
     emit(data, None, as_json, "\n".join(lines) + f"\nresults: {out / 'results.json'}")
 
 
+@app.command("browse")
+def browse_cmd(
+    model: ModelArg,
+    sae: SaeArg,
+    corpus: CorpusOpt = None,
+    split: Annotated[str, typer.Option("--split", help="Held-out split: val | test.")] = "val",
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Held-out tokens scanned.")] = 8192,
+    n_latents: Annotated[int, typer.Option("--n-latents", help="Latents shown (a seeded random sample).")] = 48,
+    latents: Annotated[str | None, typer.Option("--latents", help="Comma list of latent ids to show.")] = None,
+    out: OutOpt = Path("sae-features"),
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Feature browser: per latent its top-activating held-out contexts, activation histogram, frequency and
+    top logit effects; `interp report OUT` renders it (interactive in HTML, a table in PDF)."""
+    from interp.errors import UserError
+    from interp.sae.browse import BrowseConfig, browse_features
+    from interp.sae.coder import read_config
+    from interp.seeding import set_seed
+
+    set_seed(seed)
+    try:
+        ids = tuple(int(x) for x in latents.split(",") if x.strip()) if latents else ()
+    except ValueError:
+        raise UserError(f"--latents must be a comma list of integers, got {latents!r}") from None
+    cfg = BrowseConfig(split=split, max_tokens=max_tokens, n_latents=n_latents, latents=ids, seed=seed)
+    read_config(sae)
+    res = browse_features(model, sae, config=cfg, corpus=corpus, device=device)
+    d = res.to_dict()
+    res.save(out)
+    emit(d, None, as_json, f"{res.model} {res.hook}: {len(res.latents)} latents shown, {res.n_alive} of "
+         f"{res.num_latents} fire on {res.n_tokens:,} held-out tokens\nresults: {out / 'results.json'} "
+         f"(interp report {out})")
+
+
 def main() -> None:  # pragma: no cover - `python -m interp.sae.cli`
     app(sys.argv[1:])

@@ -5,9 +5,11 @@ from interp.units import Unit
 UNIT = Unit(
     name="sae",
     function="interp.sae.evaluate:evaluate_sae",
-    kinds=("sae_train", "sae_eval", "sae_sweep"),
+    kinds=("sae_train", "sae_eval", "sae_sweep", "sae_features"),
     figures={"sae_train": "interp.sae.plots:train_figures", "sae_eval": "interp.sae.plots:eval_figures",
              "sae_sweep": "interp.sae.plots:sweep_figures"},
+    sections={"sae_train": "interp.sae.section:TRAIN", "sae_eval": "interp.sae.section:EVAL",
+              "sae_sweep": "interp.sae.section:SWEEP", "sae_features": "interp.sae.section:FEATURES"},
     cli="interp.sae.cli",
     cli_group="sae",
     cli_group_help="Sparse autoencoders and transcoders: train (eai-sparsify), eval, browse features, "
