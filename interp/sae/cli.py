@@ -158,5 +158,64 @@ def browse_cmd(
          f"(interp report {out})")
 
 
+def _prompts(path: Path | None, what: str) -> tuple[str, ...]:
+    from interp.errors import UserError
+
+    if path is None:
+        return ()
+    if not path.is_file():
+        raise UserError(f"{what} file {str(path)!r} not found; give a text file with one prompt per line")
+    try:
+        lines = tuple(ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip())
+    except UnicodeDecodeError:
+        raise UserError(f"{what} file {path} is not UTF-8 text") from None
+    if not lines:
+        raise UserError(f"{what} file {path} has no prompts; write one per line")
+    return lines
+
+
+@app.command("steer")
+def steer_cmd(
+    model: ModelArg,
+    coefficient: Annotated[float, typer.Option("--coefficient", "-c", help="Multiple of the direction added.")] = 4.0,
+    sae: Annotated[Path | None, typer.Option("--sae", help="SAE directory (direction: a latent's decoder row).")] = None,
+    latent: Annotated[int | None, typer.Option("--latent", help="Latent id (with --sae).")] = None,
+    positive: Annotated[Path | None, typer.Option("--positive", help="Prompts (one per line): + side.")] = None,
+    negative: Annotated[Path | None, typer.Option("--negative", help="Prompts (one per line): − side.")] = None,
+    hook: Annotated[str | None, typer.Option("--hook", help="Hook for a mean-difference direction.")] = None,
+    prompt: Annotated[str, typer.Option("--prompt", help="Prompt for the greedy continuations.")] = "The",
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", "-n")] = 24,
+    corpus: CorpusOpt = None,
+    split: Annotated[str, typer.Option("--split", help="Held-out split for the loss cost: val | test.")] = "val",
+    max_tokens: Annotated[int, typer.Option("--max-tokens")] = 8192,
+    out: OutOpt = Path("steering"),
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add coefficient × direction (an SAE latent's decoder row, or mean(positive) − mean(negative) activations)
+    at a hook: steered vs clean greedy continuations, and the held-out loss cost with a paired bootstrap CI."""
+    from interp.sae.steer import SteerConfig, steer
+    from interp.seeding import set_seed
+
+    set_seed(seed)
+    cfg = SteerConfig(coefficient=coefficient, hook=hook, sae=str(sae) if sae else None, latent=latent,
+                      positive=_prompts(positive, "--positive"), negative=_prompts(negative, "--negative"),
+                      prompt=prompt, max_new_tokens=max_new_tokens, split=split, max_tokens=max_tokens, seed=seed)
+    if sae is not None:
+        from interp.sae.coder import read_config
+
+        read_config(sae)
+    res = steer(model, cfg, corpus=corpus, device=device)
+    d = res.to_dict()
+    res.save(out)
+    dl = res.delta_loss
+    emit(d, None, as_json, f"{res.model} {res.hook} + {res.coefficient:g} × {res.direction['source']} "
+         f"(norm {res.direction['norm']:.3g}): held-out loss {res.loss_clean:.4f} → {res.loss_steered:.4f} "
+         f"(Δ {dl['value']:+.4f}, 95% CI [{dl['lo']:+.4f}, {dl['hi']:+.4f}])\n"
+         f"  clean:   {res.generation['clean']!r}\n  steered: {res.generation['steered']!r}\n"
+         f"results: {out / 'results.json'}")
+
+
 def main() -> None:  # pragma: no cover - `python -m interp.sae.cli`
     app(sys.argv[1:])

@@ -150,3 +150,46 @@ FEATURES = SectionSpec(
                      "(ignoring the final norm). Latents are a seeded random sample of those that fire. In the "
                      "HTML report, search by latent id or context text and click a latent."),
     findings=_features_findings, build=_features_build)
+
+
+# ----------------------------------------------------------------------------- steering
+def _steer_findings(stage: Stage) -> list[Finding]:
+    d = stage.data
+    dl = d.get("delta_loss") or {}
+    if dl.get("value") is None:
+        return []
+    lo, hi = dl.get("lo"), dl.get("hi")
+    verdict = verdict_vs(lo, hi, 0.0, "the unsteered model") if lo == lo else "no interval"
+    src = (d.get("direction") or {}).get("source", "?")
+    return [Finding(f"Steering {d.get('hook')} + {d.get('coefficient')} × {src}: held-out loss cost",
+                    f"Δ {dl['value']:+.4f} nats/token", f"loss {verdict}", interval=ci_text(lo, hi, 4),
+                    baseline="Δ 0 = unsteered")]
+
+
+def _steer_build(stage: Stage) -> Built:
+    from interp.kit.document import Preformatted
+
+    d = stage.data
+    require(d, "delta_loss", "dict")
+    g = d.get("generation") or {}
+    b = Built(blocks=[headline([
+        ("hook", d.get("hook")), ("direction", (d.get("direction") or {}).get("source")),
+        ("coefficient", d.get("coefficient")), ("direction norm", (d.get("direction") or {}).get("norm")),
+        ("loss clean → steered", f"{fmt(d.get('loss_clean'))} → {fmt(d.get('loss_steered'))}"),
+        ("Δloss (95% CI)", f"{fmt(d['delta_loss'].get('value'))} "
+                           f"{ci_text(d['delta_loss'].get('lo'), d['delta_loss'].get('hi'), 4)}"),
+        ("perplexity clean → steered", f"{fmt(d.get('perplexity_clean'))} → {fmt(d.get('perplexity_steered'))}")]),
+        Preformatted(f"prompt: {g.get('prompt', '')}\nclean:   {g.get('clean', '')}\nsteered: {g.get('steered', '')}",
+                     caption="greedy continuations")])
+    b.used.update({"hook", "direction", "coefficient", "loss_clean", "loss_steered", "delta_loss",
+                   "perplexity_clean", "perplexity_steered", "generation", "per_window"})
+    return b
+
+
+STEERING = SectionSpec(
+    kind="steering", title="Steering", order=66,
+    guide=lambda s: ("coefficient × a direction (an SAE latent's decoder row, or the difference of mean "
+                     "activations between two prompt sets) is added to the hook's activation at every position. "
+                     "The continuations show the effect; the held-out next-token loss shows its cost: Δ = steered "
+                     "− clean per window, paired bootstrap 95% CI (0 = no cost)."),
+    findings=_steer_findings, build=_steer_build)
