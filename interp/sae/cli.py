@@ -217,5 +217,34 @@ def steer_cmd(
          f"results: {out / 'results.json'}")
 
 
+@app.command("formation")
+def formation_cmd(
+    series: Annotated[str, typer.Argument(help="Run dir, folder of checkpoints, or model dirs (interp.series).")],
+    hook: HookOpt = "blocks.0.hook_resid_post",
+    expansion: Annotated[int, typer.Option("--expansion")] = 8,
+    k: Annotated[int, typer.Option("--k")] = 32,
+    tokens: Annotated[int, typer.Option("--tokens", help="Training tokens per checkpoint.")] = 200_000,
+    threshold: Annotated[float, typer.Option("--threshold", help="Match cosine for a stable feature.")] = 0.7,
+    corpus: CorpusOpt = None,
+    out: OutOpt = Path("sae-formation"),
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """An SAE per checkpoint (warm-started from the previous), latents matched by decoder cosine (optimal
+    assignment); birth = first checkpoint from which a match with cosine >= threshold persists to the end."""
+    from interp.sae.formation import FormationConfig, formation
+    from interp.seeding import set_seed
+
+    set_seed(seed)
+    cfg = FormationConfig(hook=hook, expansion=expansion, k=k, tokens=tokens, threshold=threshold, seed=seed)
+    res = formation(series, cfg, out_dir=out / "saes", corpus=corpus, device=device, progress=not as_json)
+    d = res.to_dict()
+    res.save(out)
+    born = ", ".join(f"{c['label']} {n}" for c, n in zip(res.checkpoints, res.born_per_checkpoint, strict=True))
+    emit(d, None, as_json, f"{res.source} {res.hook}: latents born per checkpoint: {born}\n"
+         f"results: {out / 'results.json'}")
+
+
 def main() -> None:  # pragma: no cover - `python -m interp.sae.cli`
     app(sys.argv[1:])

@@ -9,6 +9,7 @@ any mismatch or corrupt file is a one-line UserError.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import sys
@@ -25,11 +26,11 @@ _TENSORS = ("encoder.weight", "encoder.bias", "W_dec", "b_dec")
 
 
 def sparsify() -> Any:
-    """The `sparsify` package, imported with its stdout notices ("Triton not installed ...") sent to stderr,
-    so `--json` output stays clean."""
+    """The `sparsify` package, imported with its stdout notice ("Triton not installed, using eager ...")
+    swallowed, so `--json` output and one-line errors stay clean."""
     if "sparsify" not in sys.modules:
         try:
-            with contextlib.redirect_stdout(sys.stderr):
+            with contextlib.redirect_stdout(io.StringIO()):
                 import sparsify  # noqa: F401
         except ImportError:
             raise UserError("SAEs need eai-sparsify: pip install 'interp[sae]'") from None

@@ -65,3 +65,28 @@ def sweep_figures(r: dict[str, Any]) -> list[tuple[str, Any]]:
     fig.suptitle(f"{r['model']}: SAE sweep frontier (95% bootstrap intervals)")
     fig.tight_layout()
     return [("sae_frontier", fig)]
+
+
+def formation_figures(r: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Cumulative fraction of final latents born by each checkpoint, beside the run's loss curve."""
+    plt = _plt()
+    cks = r["checkpoints"]
+    key = {"tokens": "tokens_seen"}.get(r["x"], r["x"])
+    xs = [c.get(key) if r["x"] != "checkpoint" else i for i, c in enumerate(cks)]
+    cum = []
+    total = 0
+    for n in r["born_per_checkpoint"]:
+        total += n
+        cum.append(total / max(1, r["num_latents"]))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    axes[0].step(xs, cum, where="post", marker="o")
+    axes[0].set(xlabel=r["x"], ylabel="fraction of final latents born", ylim=(0, 1.02),
+                title=f"feature births (match cosine ≥ {r['config']['threshold']})")
+    if r["loss_curve"]:
+        s, loss = zip(*r["loss_curve"], strict=True)
+        axes[1].plot(s, loss, lw=1)
+        axes[1].set(xlabel="step", ylabel="train loss", title="training loss")
+    else:
+        axes[1].text(0.5, 0.5, "no loss curve in the series", ha="center", transform=axes[1].transAxes)
+    fig.tight_layout()
+    return [("sae_formation", fig)]

@@ -193,3 +193,34 @@ STEERING = SectionSpec(
                      "The continuations show the effect; the held-out next-token loss shows its cost: Δ = steered "
                      "− clean per window, paired bootstrap 95% CI (0 = no cost)."),
     findings=_steer_findings, build=_steer_build)
+
+
+# ----------------------------------------------------------------------------- formation
+def _formation_build(stage: Stage) -> Built:
+    d = stage.data
+    cks = require(d, "checkpoints", "list")
+    mc = list(d.get("matched_cosine") or [])
+    rows = [(c["label"], fmt(c.get("step")), fmt(c.get("train_fvu")), str(n),
+             fmt(mc[i]["median"]) if i < len(mc) else "—")
+            for i, (c, n) in enumerate(zip(cks, d.get("born_per_checkpoint") or [], strict=False))]
+    table = Table(columns=("checkpoint", "step", "train FVU", "latents born", "median match cos to next"),
+                  rows=tuple(rows), caption=f"{d.get('num_latents')} final latents at {d.get('hook')}")
+    ex = []
+    for name in ("earliest", "latest"):
+        for f in d.get(name) or []:
+            ctx = f["contexts"][0] if f.get("contexts") else None
+            ex.append((name, str(f["id"]), str(f.get("birth")), "".join(ctx["tokens"])[-60:] if ctx else "—"))
+    b = Built(blocks=[*_figs(stage), table, Table(columns=("", "latent", "born at", "top context"),
+                                                  rows=tuple(ex), caption="earliest- and latest-born features")])
+    b.used.update({"checkpoints", "matched_cosine", "born_per_checkpoint", "births", "earliest", "latest",
+                   "loss_curve"})
+    return b
+
+
+FORMATION = SectionSpec(
+    kind="sae_formation", title="SAE feature formation", order=67,
+    guide=lambda s: ("One SAE per checkpoint, each warm-started from the previous one; latents are matched "
+                     "between neighbouring checkpoints by decoder cosine (optimal one-to-one assignment). A "
+                     "feature is born at the first checkpoint from which its matches stay at cosine ≥ the "
+                     "threshold to the end. Baseline: random directions in d_model dimensions have cosine ≈ 0."),
+    findings=lambda s: [], build=_formation_build)
