@@ -88,7 +88,7 @@ def latent_acts(acts: torch.Tensor, idx: torch.Tensor, latent: int) -> torch.Ten
 
 def browse_features(model: Any, sae: str | Path, *, config: BrowseConfig | None = None, corpus: str | None = None,
                     text: Text | None = None, device: str = "cpu") -> FeaturesResult:
-    from interp.patching.api import model_and_name
+    from interp.sae.data import model_and_name
     from interp.sae.train import model_info
     from interp.stats import wilson
 

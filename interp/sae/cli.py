@@ -39,6 +39,8 @@ def train_cmd(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per step.")] = 8,
     lr: Annotated[float | None, typer.Option("--lr", help="Default: sparsify's 5e-3/sqrt(latents/2^14).")] = None,
     save_every: Annotated[int, typer.Option("--save-every", help="Steps between resumable checkpoints.")] = 100,
+    auxk_alpha: Annotated[float, typer.Option("--auxk-alpha", help="Weight of the AuxK loss (dead latents).")] = 1 / 32,
+    dead_tokens: Annotated[int, typer.Option("--dead-tokens", help="Tokens without firing = dead (AuxK).")] = 10_000,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run in --out.")] = False,
     init: Annotated[Path | None, typer.Option("--init", help="Warm-start from this SAE directory.")] = None,
     out: OptionalOutOpt = None,
@@ -53,7 +55,8 @@ def train_cmd(
 
     set_seed(seed)
     cfg = SAETrainConfig(hook=hook, expansion=expansion, k=k, tokens=tokens, context=context,
-                         batch_size=batch_size, lr=lr, save_every=save_every, seed=seed)
+                         batch_size=batch_size, lr=lr, save_every=save_every, seed=seed,
+                         auxk_alpha=auxk_alpha, dead_tokens=dead_tokens)
     t0, c0 = time.perf_counter(), _cpu()
     res = train_sae(model, cfg, corpus=corpus, out_dir=out, resume=resume, init=init, progress=not as_json,
                     device=device)
@@ -91,9 +94,9 @@ def eval_cmd(
 ) -> None:
     """FVU, L0, dead/dense latents and the fraction of loss recovered (SAE spliced in vs clean vs zero-ablated)
     on held-out text, with paired bootstrap intervals; several SAEs: a sweep with a frontier plot."""
-    from interp.patching.api import model_and_name
     from interp.results import save_result
     from interp.sae.coder import read_config
+    from interp.sae.data import model_and_name
     from interp.sae.evaluate import SAEEvalConfig, evaluate_sae
     from interp.seeding import set_seed
 

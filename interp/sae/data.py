@@ -47,3 +47,12 @@ def windows(tokenizer: Any, text: Text, context: int, max_tokens: int) -> Any:
     from interp.tokens import eval_windows
 
     return eval_windows(tokenizer, text.documents, context, max_tokens)
+
+
+def model_and_name(model: Any, device: str) -> tuple[str, Any]:
+    """(name, bridge) for a model reference (loaded here) or an already loaded TransformerBridge."""
+    if isinstance(model, str):
+        from interp import hooked
+
+        return model, hooked.load(model, device=device)
+    return str(getattr(model.cfg, "model_name", "model")), model

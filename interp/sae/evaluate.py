@@ -140,7 +140,7 @@ def with_intervals(st: dict[str, np.ndarray], n_boot: int, seed: int) -> dict[st
 def evaluate_sae(model: Any, sae: str | Path, *, config: SAEEvalConfig | None = None, corpus: str | None = None,
                  text: Text | None = None, device: str = "cpu", progress: bool = False) -> SAEEvalResult:
     """Evaluate the SAE in directory `sae` at its hook of `model` (ref or bridge) on held-out text."""
-    from interp.patching.api import model_and_name
+    from interp.sae.data import model_and_name
     from interp.sae.train import model_info
 
     config = config or SAEEvalConfig()
@@ -162,9 +162,9 @@ def evaluate_sae(model: Any, sae: str | Path, *, config: SAEEvalConfig | None = 
         l0[1] += a.shape[0]
         return y_hat
 
-    from tqdm import tqdm
-
     import sys
+
+    from tqdm import tqdm
 
     with tqdm(total=wins.shape[0], desc="sae eval", unit="win", file=sys.stderr, disable=not progress) as bar:
         st = window_stats(bridge.original_model, spec, wins.to(device), recon, config.batch_size, progress=bar)

@@ -152,7 +152,7 @@ def steer(model: Any, config: SteerConfig, *, corpus: str | None = None, text: T
     """Steer `model` along the configured direction; measure continuations and the held-out loss cost."""
     import torch.nn.functional as F
 
-    from interp.patching.api import model_and_name
+    from interp.sae.data import model_and_name
 
     name, bridge = model_and_name(model, device)
     spec, vec, info = direction(bridge, config)

@@ -47,7 +47,7 @@ class SAETrainConfig:
     batch_size: int = 8  # sequences per step
     lr: float | None = None  # None: sparsify's default 5e-3 / sqrt(latents / 2^14)
     auxk_alpha: float = 1 / 32
-    dead_tokens: int = 200_000  # a latent silent this many tokens counts as dead (AuxK revives it)
+    dead_tokens: int = 10_000  # a latent silent this many tokens counts as dead (AuxK revives it)
     save_every: int = 100  # steps between resumable checkpoints
     seed: int = 0
 
@@ -158,7 +158,7 @@ def train_sae(model: Any, config: SAETrainConfig, *, corpus: str | None = None, 
     split (`text`, else the run's/corpus's train split); write OUT/sae.safetensors + sae.json.
 
     init: an SAE directory to warm-start from (same hook and shape). Returns the training summary."""
-    from interp.patching.api import model_and_name
+    from interp.sae.data import model_and_name
 
     name, bridge = model_and_name(model, device)
     info = model_info(bridge)
