@@ -88,6 +88,7 @@ def latent_acts(acts: torch.Tensor, idx: torch.Tensor, latent: int) -> torch.Ten
 
 def browse_features(model: Any, sae: str | Path, *, config: BrowseConfig | None = None, corpus: str | None = None,
                     text: Text | None = None, device: str = "cpu") -> FeaturesResult:
+    """Per shown latent of the SAE in `sae`: top held-out contexts, histogram, frequency, logit effects."""
     from interp.sae.data import model_and_name
     from interp.sae.train import model_info
     from interp.stats import wilson

@@ -26,6 +26,8 @@ from tests.report_tree import build_tree
 NOT_PRODUCED = {
     "regress": "needs a suite + baseline; covered by tests/unit/test_regress.py",
     "leakage": "only nested inside perplexity results by the CLI",
+    **{k: "SAE kinds: rendered through reports.api.report in tests/unit/test_sae_browser.py"
+       for k in ("sae_train", "sae_eval", "sae_sweep", "sae_features", "steering", "sae_formation")},
 }
 
 

@@ -30,6 +30,24 @@ def results(tmp_path_factory, tiny_gpt2_dir):
     f = browse_features(str(tiny_gpt2_dir), t.sae, text=text, config=BrowseConfig(max_tokens=400, context=16,
                                                                                   n_latents=6))
     f.save(d / "results" / "features")
+    from interp.results import save_result
+    from interp.sae.evaluate import sweep_dict
+    from interp.sae.formation import FormationConfig, formation
+    from interp.sae.steer import SteerConfig, steer
+
+    e = evaluate_sae(str(tiny_gpt2_dir), t.sae, text=text, config=SAEEvalConfig(max_tokens=300, context=16,
+                                                                               n_boot=20)).to_dict()
+    save_result(sweep_dict([e | {"model": "tiny"}, e | {"model": "tiny", "k": 2}], 0), d / "results" / "sweep")
+    steer(str(tiny_gpt2_dir), SteerConfig(coefficient=8.0, sae=t.sae, latent=1, max_tokens=300, context=16,
+                                          n_boot=20, max_new_tokens=4), text=text).save(d / "results" / "steer")
+    corpus = d / "c.txt"
+    corpus.write_text(TOY_TEXT)
+    for name in ("ck-1", "ck-2"):
+        (d / name).symlink_to(tiny_gpt2_dir)
+    formation([str(d / "ck-1"), str(d / "ck-2")],
+              FormationConfig(hook="blocks.0.hook_resid_post", expansion=2, k=4, tokens=300, context=16,
+                              batch_size=4, n_show=1), out_dir=d / "formation_saes", corpus=str(corpus)
+              ).save(d / "results" / "formation")
     return d, f.to_dict()
 
 
@@ -52,6 +70,8 @@ def test_report_html_and_pdf(results, tmp_path):
     r = report(d / "results", out=tmp_path / "rep", format="html,pdf")
     html = (tmp_path / "rep.html").read_text()
     assert 'class="feat-view"' in html and "SAE evaluation" in html and "SAE training" in html
+    for title in ("SAE sweep frontier", "Steering", "SAE feature formation", "SAE feature browser"):
+        assert title in html, title
     blob = html.split('<script type="application/json" id="feat-')[1].split(">", 1)[1].split("</script>")[0]
     data = json.loads(blob)
     assert len(data["latents"]) > 1 and "contexts" in data["latents"][0]
