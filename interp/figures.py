@@ -38,6 +38,7 @@ FIGURES: dict[str, str] = {
     "trimmed_eval": "evals.trimmed.plots:figures",
     "patching": "interp.patching.plots:patching_figures",
     "coref_causal": "probes.coref_causal:causal_figures",
+    "sweep": "interp.sweep.plots:sweep_figures",
 }
 
 

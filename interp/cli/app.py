@@ -16,6 +16,7 @@ import typer
 # Top-level commands: modules whose `app` commands are merged into the root.
 COMMANDS: tuple[str, ...] = (
     "interp.cli.train_cmd",
+    "interp.cli.sweep_cmd",
     "interp.cli.model_cmds",
     "interp.cli.attention_cmds",
     "interp.cli.ablation_cmds",
