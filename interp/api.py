@@ -27,6 +27,8 @@ from typing import Any
 API: dict[str, str] = {
     "load": "interp.api:load",
     "train": "interp.train.api:train",
+    "training_curves": "interp.train.curves:training_curves",
+    "sweep": "interp.sweep.run:run_sweep",
     "attention": "interp.attention.maps:attention",
     "attention_evolution": "interp.attention.evolution:attention_evolution",
     "head_formation": "interp.attention.formation:head_formation",

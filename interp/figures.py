@@ -39,6 +39,7 @@ FIGURES: dict[str, str] = {
     "patching": "interp.patching.plots:patching_figures",
     "coref_causal": "probes.coref_causal:causal_figures",
     "sweep": "interp.sweep.plots:sweep_figures",
+    "training_curves": "interp.train.curves:plot_training_curves",
 }
 
 

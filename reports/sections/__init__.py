@@ -49,6 +49,8 @@ from reports.sections.base import Built, SectionSpec
 # result kind → "module:attribute" of its SectionSpec (imported on first use)
 REGISTRY: dict[str, str] = {
     "training": "reports.sections.training:SECTION",
+    "training_curves": "reports.sections.training_curves:SECTION",
+    "sweep": "reports.sections.sweep:SECTION",
     "generation": "reports.sections.generation:SECTION",
     "perplexity": "reports.sections.perplexity:SECTION",
     "leakage": "reports.sections.leakage:SECTION",

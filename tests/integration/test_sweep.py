@@ -120,3 +120,17 @@ def test_retrain_best(tmp_path, flag):
     run = json.loads((out / "best-retrained" / "run.json").read_text())
     assert run["config"]["max_epochs"] == 1 and run["config"]["max_steps"] is None
     assert run["config"]["lr"] == res["best"]["params"]["lr"]
+
+
+def test_sweep_report_section_and_overlaid_curves(tmp_path):
+    from interp.train.curves import training_curves
+    from reports.build import build_report
+
+    space, out = _space(tmp_path, max_steps=6), tmp_path / "sweep"
+    r = run_cli(["sweep", space, "--trials", "2", "--out", str(out)], cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = build_report(out)
+    (sec,) = [s for s in rep.sections if s.kind == "sweep"]
+    assert sec.tailored and "trial" in sec.findings[0].value
+    curves = training_curves(out).to_dict()  # a sweep dir: one line per trial
+    assert [c["label"] for c in curves["runs"]] == ["trial-0000", "trial-0001"]

@@ -138,3 +138,26 @@ def test_bad_fine_tune_input_one_line_exit_2_nothing_written(parent, tmp_path):
     r = run_cli(["train", "out", "--init-from", str(run), "--corpus", str(tmp_path / "greek.txt")], cwd=tmp_path)
     assert_user_error(r, "unknown")
     assert snapshot_tree(tmp_path) == before
+
+
+def test_training_curves_put_parent_and_child_on_one_axis_and_render(parent, tmp_path):
+    from interp.train.curves import training_curves
+    from reports.build import build_report
+
+    root, run = parent
+    child = root / "child" if (root / "child").exists() else _child(root, run, "child")[0]
+    res = training_curves(child)
+    d = res.to_dict()
+    labels = [r["label"] for r in d["runs"]]
+    assert labels == ["parent (parent)", "child"]
+    start = json.loads((child / "run.json").read_text())["parent"]["step"]
+    assert d["boundaries"][0]["step"] == start
+    assert all(p["step"] <= start for p in d["runs"][0]["points"])
+    assert min(p["step"] for p in d["runs"][1]["points"]) == start + 1
+    assert {"lr", "train_loss", "grad_norm", "tokens_per_s", "val_loss"} <= set(d["runs"][1]["points"][0])
+    figs = res.plot()
+    assert len(figs) == 2
+    res.save(tmp_path / "curves")
+    rep = build_report(tmp_path)
+    (sec,) = [s for s in rep.sections if s.kind == "training_curves"]
+    assert sec.tailored and sec.findings and len(sec.blocks) >= 3
