@@ -29,6 +29,7 @@ API: dict[str, str] = {
     "train": "interp.train.api:train",
     "training_curves": "interp.train.curves:training_curves",
     "sweep": "interp.sweep.run:run_sweep",
+    "finetune_compare": "evals.finetune_compare:finetune_compare",
     "attention": "interp.attention.maps:attention",
     "attention_evolution": "interp.attention.evolution:attention_evolution",
     "head_formation": "interp.attention.formation:head_formation",

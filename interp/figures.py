@@ -40,6 +40,7 @@ FIGURES: dict[str, str] = {
     "coref_causal": "probes.coref_causal:causal_figures",
     "sweep": "interp.sweep.plots:sweep_figures",
     "training_curves": "interp.train.curves:plot_training_curves",
+    "finetune_compare": "evals.finetune_compare:figures",
 }
 
 

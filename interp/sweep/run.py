@@ -88,7 +88,7 @@ def _study(storage, spec: SweepSpec, cfg: SweepConfig):
                                     direction="minimize")
         study.set_user_attr("spec", spec.to_dict())
         if spec.is_grid:
-            for point in spec.grid():
+            for point in spec.grid(cfg.seed):
                 study.enqueue_trial(point)
         study.set_user_attr("ready", True)
         return study
@@ -204,7 +204,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, cfg: SweepConfig, progress: 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"sweep dir {out} is a file; give a directory path")
-    first = spec.grid()[0] if spec.is_grid else {n: p["values"][0] if "values" in p else p["low"]
+    first = spec.grid(cfg.seed)[0] if spec.is_grid else {n: p["values"][0] if "values" in p else p["low"]
                                                   for n, p in spec.space.items()}
     TrainConfig.from_flags(**{**spec.base, **first, "seed": cfg.seed, "device": cfg.device})  # bad [train] → exit 2
     from interp.data import load_corpus

@@ -4,6 +4,7 @@
     name = "lr-layers"
     prune_startup_trials = 2     # MedianPruner: trials finished before pruning starts
     prune_warmup_steps = 0       # ... and steps into a trial before it may be pruned
+    order = "shuffled"           # grid order: shuffled by --seed (default) or "given" (first parameter slowest)
 
     [train]                      # fixed `interp train` flags (TrainConfig.from_flags names) for every trial
     preset = "tiny"
@@ -79,6 +80,7 @@ class SweepSpec:
     space: dict[str, dict[str, Any]] = field(default_factory=dict)
     prune_startup_trials: int = 2
     prune_warmup_steps: int = 0
+    order: str = "shuffled"  # grid order: "shuffled" (seeded, like Optuna's GridSampler) or "given"
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -96,6 +98,8 @@ class SweepSpec:
         if not self.space:
             raise UserError(f"the search space of {self.source or 'the sweep'} is empty; add a [space] table "
                             "like lr = [1e-3, 3e-3]")
+        if self.order not in ("shuffled", "given"):
+            raise UserError(f"[sweep] order must be 'shuffled' or 'given', got {self.order!r}")
         for n in ("prune_startup_trials", "prune_warmup_steps"):
             v = getattr(self, n)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -105,15 +109,21 @@ class SweepSpec:
     def is_grid(self) -> bool:
         return all("values" in p for p in self.space.values())
 
-    def grid(self) -> list[dict[str, Any]]:
-        """Every point of a grid space, in a fixed order (first parameter slowest)."""
+    def grid(self, seed: int = 0) -> list[dict[str, Any]]:
+        """Every point of a grid space: first parameter slowest ("given"), or that list shuffled by `seed`."""
+        import random
+
         names = list(self.space)
-        return [dict(zip(names, vals, strict=True)) for vals in itertools.product(*(self.space[n]["values"]
-                                                                                    for n in names))]
+        pts = [dict(zip(names, vals, strict=True)) for vals in itertools.product(*(self.space[n]["values"]
+                                                                                   for n in names))]
+        if self.order == "shuffled":
+            random.Random(seed).shuffle(pts)
+        return pts
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "base": self.base, "space": self.space, "grid": self.is_grid,
-                "prune_startup_trials": self.prune_startup_trials, "prune_warmup_steps": self.prune_warmup_steps}
+                "prune_startup_trials": self.prune_startup_trials, "prune_warmup_steps": self.prune_warmup_steps,
+                "order": self.order}
 
 
 def load_space(path: str | Path) -> SweepSpec:
@@ -129,11 +139,12 @@ def load_space(path: str | Path) -> SweepSpec:
         raise UserError(f"search space {str(path)!r} has unknown table(s) {sorted(unknown)}; use [sweep], [train], "
                         "[space]")
     meta = doc.get("sweep", {})
-    bad = set(meta) - {"name", "prune_startup_trials", "prune_warmup_steps"}
+    bad = set(meta) - {"name", "prune_startup_trials", "prune_warmup_steps", "order"}
     if bad:
         raise UserError(f"unknown parameter(s) {sorted(bad)} in [sweep] of {path}; valid: name, "
-                        "prune_startup_trials, prune_warmup_steps")
+                        "prune_startup_trials, prune_warmup_steps, order")
     space = {n: _param(n, v) for n, v in (doc.get("space") or {}).items()}
     return SweepSpec(name=str(meta.get("name", p.stem)), base=dict(doc.get("train") or {}), space=space,
                      prune_startup_trials=meta.get("prune_startup_trials", 2),
-                     prune_warmup_steps=meta.get("prune_warmup_steps", 0), source=str(path))
+                     prune_warmup_steps=meta.get("prune_warmup_steps", 0), order=meta.get("order", "shuffled"),
+                     source=str(path))

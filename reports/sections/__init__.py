@@ -51,6 +51,7 @@ REGISTRY: dict[str, str] = {
     "training": "reports.sections.training:SECTION",
     "training_curves": "reports.sections.training_curves:SECTION",
     "sweep": "reports.sections.sweep:SECTION",
+    "finetune_compare": "reports.sections.finetune_compare:SECTION",
     "generation": "reports.sections.generation:SECTION",
     "perplexity": "reports.sections.perplexity:SECTION",
     "leakage": "reports.sections.leakage:SECTION",

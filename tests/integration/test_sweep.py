@@ -25,6 +25,7 @@ def _space(tmp_path, lrs=(3e-3, 1e-2), max_steps=12, startup=4) -> str:
     (tmp_path / "space.toml").write_text(f"""
 [sweep]
 name = "grid"
+order = "given"
 prune_startup_trials = {startup}
 [train]
 preset = "tiny"

@@ -161,3 +161,44 @@ def test_training_curves_put_parent_and_child_on_one_axis_and_render(parent, tmp
     rep = build_report(tmp_path)
     (sec,) = [s for s in rep.sections if s.kind == "training_curves"]
     assert sec.tailored and sec.findings and len(sec.blocks) >= 3
+
+
+def test_js_distance_matches_scipy():
+    from scipy.spatial.distance import jensenshannon
+
+    from evals.finetune_compare import js_distance_rows
+
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(5, 7, generator=g), -1).double()
+    q = torch.softmax(torch.randn(5, 7, generator=g), -1).double()
+    q[0, :3] = 0
+    q[0] /= q[0].sum()
+    ref = [jensenshannon(p[i].numpy(), q[i].numpy(), base=2) for i in range(5)]
+    torch.testing.assert_close(js_distance_rows(p, q), torch.tensor(ref, dtype=torch.double), atol=1e-9, rtol=1e-7)
+    assert js_distance_rows(p, p).abs().max() < 1e-6
+
+
+def test_report_parent_child_compare(parent, tmp_path):
+    from evals.finetune_compare import attention_distance, head_ablation
+    from interp import hooked, tokens
+
+    root, run = parent
+    child = root / "child" if (root / "child").exists() else _child(root, run, "child")[0]
+    r = run_cli(["report", str(run), str(child), "--compare", "--out", str(tmp_path / "cmp"), "--format", "html"],
+                cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "cmp" / "compare" / "results.json").read_text())
+    assert res["kind"] == "finetune_compare" and res["n_layers"] == 2 and res["n_heads"] == 2
+    for corpus in ("old", "new"):
+        for who in ("parent", "child"):
+            c = res["perplexity"][corpus][who]
+            assert c["lo"] <= c["value"] <= c["hi"]
+    assert res["forgetting"]["lo"] <= res["forgetting"]["value"] <= res["forgetting"]["hi"]
+    assert (tmp_path / "cmp" / "report.html").is_file() and "What fine-tuning changed" in (
+        tmp_path / "cmp" / "report.html").read_text()
+    # a model compared with itself: zero distance, zero change (the same code path, exact reference)
+    m = hooked.load(str(run))
+    w = tokens.eval_windows(m.tokenizer, ["the king said that he would go to the sea " * 20], 16, 256)
+    assert abs(attention_distance(m, m, w)).max() < 1e-6
+    a1, a2 = head_ablation(m, w, 0), head_ablation(m, w, 0)
+    assert (a1 == a2).all() and a1.shape == (len(w), 2, 2)
