@@ -202,3 +202,20 @@ def test_report_parent_child_compare(parent, tmp_path):
     assert abs(attention_distance(m, m, w)).max() < 1e-6
     a1, a2 = head_ablation(m, w, 0), head_ablation(m, w, 0)
     assert (a1 == a2).all() and a1.shape == (len(w), 2, 2)
+
+
+def test_head_formation_runs_across_parent_and_fine_tune_with_the_boundary(parent):
+    from interp.attention.formation import head_formation
+
+    root, run = parent
+    child = root / "child" if (root / "child").exists() else _child(root, run, "child")[0]
+    res = head_formation(child, "the king said that he would go", induction_len=6, induction_batch=2)
+    d = res.to_dict()
+    assert d["boundary"]["label"] == "fine-tune starts" and d["labels"][-1] == "ft/epoch-001"
+    assert any(lab.startswith("ft/") for lab in d["labels"]) and not d["labels"][0].startswith("ft/")
+    import matplotlib.pyplot as plt
+
+    figs = res.plot()
+    lines = [ln for f in figs for ax in f.axes for ln in ax.get_lines() if ln.get_label() == "fine-tune starts"]
+    assert lines, "the boundary is drawn"
+    plt.close("all")
