@@ -172,6 +172,8 @@ def resume(run_dir: str | Path, *, progress: bool = True, max_epochs: int | None
                 raise UserError(f"checkpoint {ckpts[-1]} has a damaged tokenizer ({type(e).__name__}); delete that "
                                 "directory to resume from the checkpoint before it") from None
         trainer = Trainer(cfg, run_dir, tok, ids["train"], ids["val"], dist_)
+        if not ckpts and cfg.init_from is not None:  # a fine-tune killed before its first checkpoint
+            trainer.init_from(Path(meta["parent"]["dir"]))
         if ckpts:
             last = ckpts[-1]
             load_weights(last, trainer.model)
