@@ -219,3 +219,18 @@ def test_head_formation_runs_across_parent_and_fine_tune_with_the_boundary(paren
     lines = [ln for f in figs for ax in f.axes for ln in ax.get_lines() if ln.get_label() == "fine-tune starts"]
     assert lines, "the boundary is drawn"
     plt.close("all")
+
+
+def test_fine_tune_killed_before_a_checkpoint_resumes_from_the_parent(parent):
+    from interp.train import resume
+    from interp.train.hooks import Hooks
+
+    root, run = parent
+    child = root / "child" if (root / "child").exists() else _child(root, run, "child")[0]
+    cfg = TrainConfig.from_dict(json.loads((child / "run.json").read_text())["config"])
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, root / "cut", progress=False, _hooks=Hooks(interrupt_after_step=2))
+    res = resume(root / "cut", progress=False)
+    want = json.loads((child / "results.json").read_text())
+    assert res.final_val_loss == pytest.approx(want["final_val_loss"], rel=1e-6)
+    assert res.best_val_loss == pytest.approx(want["best_val_loss"], rel=1e-6)
