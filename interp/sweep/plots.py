@@ -33,7 +33,8 @@ def plot_parallel(result: dict[str, Any]):
     cols = []
     for n in names:
         v, cats = _axis_values(rows, n)
-        log = bool(result["space"]["space"][n].get("log")) and min(v) > 0
+        log = (bool(result["space"]["space"][n].get("log")) or (cats is None and min(v) > 0 and max(v) >= 10 * min(v))) \
+            and min(v) > 0  # a range marked log, or values spanning a decade or more
         v = [math.log10(x) for x in v] if log else v
         lo, hi = min(v), max(v)
         cols.append(([(x - lo) / (hi - lo) if hi > lo else 0.5 for x in v], (n + (" (log10)" if log else ""), lo, hi,
