@@ -14,8 +14,9 @@ app = typer.Typer()
 
 @app.command("sweep")
 def sweep(
-    space: Annotated[Path, typer.Argument(help="SPACE.toml: [train] fixed flags, [space] searched ones (lists → a "
-                                               "grid; {low, high[, log, step]} → TPE), optional [sweep] settings.")],
+    space: Annotated[Path, typer.Argument(help="SPACE.toml: \\[train] fixed flags, \\[space] searched ones (lists "
+                                               "→ a grid; {low, high, log, step} → TPE), optional \\[sweep] "
+                                               "settings.")],
     trials: Annotated[int, typer.Option("--trials", help="Trials to finish (by every process sharing the study).")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Sweep dir (default sweeps/<space name>): "
                                                                   "trials/, study.db, results.json, figures.")] = None,
@@ -31,8 +32,8 @@ def sweep(
 ) -> None:
     """Search training hyperparameters: GridSampler for a grid, TPE otherwise, MedianPruner on val loss.
 
-    Resumable (a killed sweep continues without re-running finished trials); start it on several machines
-    with one --storage URL to share the study."""
+    Resumable (a killed sweep continues without re-running finished trials); start it on several
+    machines with one --storage URL to share the study. Each trial is a run dir OUT/trials/trial-NNNN."""
     from interp.sweep import SweepConfig, load_space, run_sweep
 
     spec = load_space(space)
