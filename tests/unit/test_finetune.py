@@ -196,6 +196,9 @@ def test_report_parent_child_compare(parent, tmp_path):
     assert res["forgetting"]["lo"] <= res["forgetting"]["value"] <= res["forgetting"]["hi"]
     assert (tmp_path / "cmp" / "report.html").is_file() and "What fine-tuning changed" in (
         tmp_path / "cmp" / "report.html").read_text()
+    wrong = run_cli(["report", str(child), str(child), "--compare", "--out", str(tmp_path / "w")], cwd=tmp_path)
+    assert_user_error(wrong, "was fine-tuned from")
+    assert not (tmp_path / "w").exists()
     # a model compared with itself: zero distance, zero change (the same code path, exact reference)
     m = hooked.load(str(run))
     w = tokens.eval_windows(m.tokenizer, ["the king said that he would go to the sea " * 20], 16, 256)
