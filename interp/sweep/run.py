@@ -67,13 +67,19 @@ def open_storage(url: str):
                     time.sleep(0.1)
 
     kw: dict[str, Any] = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    try:
-        return Storage(
-            url, engine_kwargs=kw, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
-    except Exception as e:  # sqlalchemy/driver errors: unreachable host, missing driver, bad URL
-        msg = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise UserError(f"cannot open the sweep storage {url!r}: {msg}") from None
+    for attempt in range(40):
+        try:
+            return Storage(
+                url, engine_kwargs=kw, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
+        except Exception as e:  # sqlalchemy/driver errors: unreachable host, missing driver, bad URL
+            racing = any(w in str(e) for w in ("locked", "already exists", "UNIQUE constraint"))
+            if racing and attempt < 39:  # another process is creating the same schema right now
+                time.sleep(0.25)
+                continue
+            msg = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+            raise UserError(f"cannot open the sweep storage {url!r}: {msg}") from None
+    raise AssertionError("unreachable")
 
 
 def _study(storage, spec: SweepSpec, cfg: SweepConfig):
