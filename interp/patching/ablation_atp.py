@@ -59,10 +59,15 @@ def estimate_sweep(bridge, windows: torch.Tensor, config, heads: Sequence[tuple[
                    verify_top: int = 0, progress: bool = False, model_name: str = "", source: str = ""
                    ) -> AtpSweepResult:
     """AtP estimate of the single-head ablation sweep on eval `windows` (N, T); `config`: an AblationConfig."""
-    from interp.ablation.sweep import sweep  # not `from interp.ablation import sweep`: once the submodule
-    from interp.ablation.values import ablation_values, token_losses  # is imported, that name is the module
     from interp.ablation.inputs import check_windows, starts_with_bos
-    from interp.ablation.values import auto_rows, device_of
+    # not `from interp.ablation import sweep`: once the submodule is imported, that name is the module
+    from interp.ablation.sweep import sweep
+    from interp.ablation.values import (
+        ablation_values,
+        auto_rows,
+        device_of,
+        token_losses,
+    )
     from interp.heads import HeadSpec, format_heads
     from interp.patching.metrics import pearson, spearman
 
