@@ -59,8 +59,8 @@ def estimate_sweep(bridge, windows: torch.Tensor, config, heads: Sequence[tuple[
                    verify_top: int = 0, progress: bool = False, model_name: str = "", source: str = ""
                    ) -> AtpSweepResult:
     """AtP estimate of the single-head ablation sweep on eval `windows` (N, T); `config`: an AblationConfig."""
+    # `sweep` from its module, not `from interp.ablation import sweep` (that name is the submodule once imported)
     from interp.ablation.inputs import check_windows, starts_with_bos
-    # not `from interp.ablation import sweep`: once the submodule is imported, that name is the module
     from interp.ablation.sweep import sweep
     from interp.ablation.values import (
         ablation_values,
