@@ -39,12 +39,14 @@ from typing import Any
 # One line per analysis unit: "module:attribute" of its `Unit` declaration.
 BUILTIN: tuple[str, ...] = (
     "interp.train.unit:UNIT",
+    "interp.sweep.unit:UNIT",
     "interp.decoding_unit:UNIT",
     "interp.attention.unit:UNIT",
     "interp.ablation.unit:UNIT",
     "interp.patching.unit:UNIT",
     "interp.importers.unit:UNIT",
     "evals.unit:UNIT",
+    "evals.finetune_unit:UNIT",
     "evals.trimmed.unit:UNIT",
     "evals.regress.unit:UNIT",
     "probes.unit:UNIT",

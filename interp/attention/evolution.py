@@ -112,6 +112,13 @@ class AttentionEvolutionResult(FrozenResult):
     loss_curve: tuple[dict[str, Any], ...] = ()  # the run's logged losses (step, tokens, epoch, train/val loss)
     integrity: dict[str, Any] | None = None  # duplicate weights across checkpoints (interp.series_integrity)
     warnings: tuple[str, ...] = ()
+    boundary: dict[str, Any] | None = None  # a parent → fine-tune series: where fine-tuning starts
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if d.get("boundary") is None:
+            d.pop("boundary", None)  # only fine-tune series carry it (other results JSON unchanged)
+        return d
 
 
 Checkpoints = Iterable[tuple[Any, Any]]  # (epoch | Checkpoint, TransformerBridge), loaded lazily by the iterable
@@ -339,9 +346,11 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         bar = tqdm(total=len(idx), desc="checkpoints", unit="ckpt", file=sys.stderr, disable=None)
         items: Iterable[tuple[Checkpoint, Any]] = series.iter_models(device=device, indices=idx)
         source, kind, curve = run_dir or series.source, series.kind, series.loss_curve
+        boundary = series.boundary
     else:
         items, source, kind, curve, bar = _pairs(run_or_series), run_dir, "pairs", (), None
         integrity = None
+        boundary = None
     try:
         part = _sweep(items, prompt, config, on_done=bar.update if bar is not None else None)
     except UserError as e:
@@ -366,6 +375,6 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         induction_len=setup.induction_len, induction_batch=config.induction_batch, induction_bos=bool(t["bos"]),
         x=x, x_values=xs, labels=tuple(c.label for c in infos), steps=tuple(c.step for c in infos),
         tokens_seen=tuple(c.tokens_seen for c in infos), epochs=tuple(c.epoch for c in infos),
-        checkpoints=tuple(entries), loss_curve=tuple(curve), integrity=integrity,
+        checkpoints=tuple(entries), loss_curve=tuple(curve), integrity=integrity, boundary=boundary,
         warnings=(integrity["warning"],) if integrity and integrity["warning"] else (),
     )

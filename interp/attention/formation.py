@@ -86,6 +86,13 @@ class HeadFormationResult(FrozenResult):
     formed: tuple[dict[str, Any], ...] = ()  # one row per formed head (the "heads formed" table)
     summary: tuple[dict[str, Any], ...] = ()  # one row per head type
     loss_curve: tuple[dict[str, Any], ...] = ()
+    boundary: dict[str, Any] | None = None  # a parent → fine-tune series: where fine-tuning starts
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if d.get("boundary") is None:
+            d.pop("boundary", None)
+        return d
 
 
 def _at(evo: dict[str, Any], i: int) -> dict[str, Any]:
@@ -127,7 +134,8 @@ def head_formation_from_evolution(evo: dict[str, Any], thresholds: dict[str, flo
         x_values=tuple(evo.get("x_values") or ()), labels=tuple(evo.get("labels") or ()),
         steps=tuple(evo.get("steps") or ()), tokens_seen=tuple(evo.get("tokens_seen") or ()),
         epochs=tuple(evo.get("epochs") or ()), thresholds=thr, scores={t: v for t, v in sc.items()},
-        js_distance_mean=js, formed=tuple(formed), summary=tuple(summary), loss_curve=tuple(evo.get("loss_curve") or ()))
+        js_distance_mean=js, formed=tuple(formed), summary=tuple(summary), loss_curve=tuple(evo.get("loss_curve") or ()),
+        boundary=evo.get("boundary"))
 
 
 def head_formation(run_or_series: Any, prompt: str = DEFAULT_PROMPT, *, thresholds: str | dict[str, float] | None = None,
@@ -165,7 +173,7 @@ def plot_head_formation(result: dict[str, Any]) -> list[tuple[str, Any]]:
     and the loss curve beside them on the same x axis."""
     import matplotlib.pyplot as plt
 
-    from interp.attention.plots import X_LABELS, set_x_scale
+    from interp.attention.plots import X_LABELS, mark_boundary, set_x_scale
 
     xs = list(result["x_values"]) if result.get("x") != "checkpoint" else list(range(len(result["labels"])))
     xlabel = X_LABELS.get(result.get("x", ""), result.get("x", ""))
@@ -194,6 +202,7 @@ def plot_head_formation(result: dict[str, Any]) -> list[tuple[str, Any]]:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         set_x_scale(ax, result.get("x", ""), xs)
+        mark_boundary(ax, result)
         if n:
             ax.legend(fontsize=6, frameon=False, loc="upper left")
     ax = axes[0][-1]
@@ -209,6 +218,7 @@ def plot_head_formation(result: dict[str, Any]) -> list[tuple[str, Any]]:
                 ax.axvline(r["x"], color="tab:red", ls=":", lw=1)
         ax.legend(fontsize=7, frameon=False)
         set_x_scale(ax, result.get("x", ""), xs)  # the same scale as the score panels
+        mark_boundary(ax, result)
     else:
         ax.text(0.5, 0.5, "no loss curve logged\nfor this series", ha="center", va="center", transform=ax.transAxes,
                 fontsize=8)

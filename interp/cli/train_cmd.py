@@ -23,8 +23,13 @@ def train(
     run_dir: Annotated[Path | None, typer.Argument(help="Where to write the run (default runs/<preset>).")] = None,
     preset: Annotated[str, typer.Option(help=f"Model shape: {_PRESETS}.")] = "small",
     corpus: Annotated[str | None, typer.Option(help="A .txt file or folder of .txt files (default: embedded Shakespeare).")] = None,
-    tokenizer: Annotated[str, typer.Option(help="bpe (byte-level BPE of --vocab-size tokens) or char (one token per "
-                                                "character, nanoGPT shakespeare-char).")] = "bpe",
+    tokenizer: Annotated[str | None, typer.Option(help="bpe (byte-level BPE of --vocab-size tokens; the default) or "
+                                                       "char (one token per character, nanoGPT shakespeare-char); "
+                                                       "with --init-from: the parent's.")] = None,
+    init_from: Annotated[str | None, typer.Option(help="Fine-tune: start from this model's weights and tokenizer (a run "
+                                                       "dir, HF dir or nanoGPT ckpt.pt/import).")] = None,
+    freeze: Annotated[str, typer.Option(help="Comma-separated parameter patterns kept frozen: embeddings, blocks.0, "
+                                             "globs like 'blocks.*.attn.*' or HF names.")] = "",
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted run in this dir.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run dir (not one in use).")] = False,
     n_layers: Annotated[int | None, typer.Option(rich_help_panel=_M)] = None,
@@ -58,19 +63,24 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train the reference GPT: tokenizer on the train split, AdamW + warmup/cosine, a checkpoint per epoch."""
+    from interp.train import TrainConfig
+    from interp.train import resume as resume_run
     from interp.train import train as train_run
 
     if resume is not None and run_dir is not None and Path(run_dir) != resume:
         raise UserError("give the run dir once: either RUN_DIR or --resume RUN_DIR")
-    result = train_run(
-        resume if resume is not None else run_dir, resume_run=resume is not None, preset=preset, corpus=corpus,
-        tokenizer=tokenizer, force=force, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp,
-        n_ctx=n_ctx, vocab_size=vocab_size, dropout=dropout, epochs=epochs, max_steps=max_steps,
-        train_tokens=train_tokens, batch_size=batch_size, grad_accum=grad_accum, lr=lr, min_lr_ratio=min_lr_ratio,
-        warmup_steps=warmup_steps, weight_decay=weight_decay, grad_clip=grad_clip, patience=patience,
-        eval_every=eval_every, eval_tokens=eval_tokens, save_every=save_every, save_at=save_at, val_frac=val_frac,
-        test_frac=test_frac, compile=compile, device=device, seed=seed, progress=not as_json,
-    )
+    if resume is not None:
+        result = resume_run(resume, progress=not as_json)
+    else:
+        cfg = TrainConfig.from_flags(
+            preset=preset, corpus=corpus, tokenizer=tokenizer, init_from=init_from, freeze=freeze, n_layers=n_layers,
+            n_heads=n_heads, d_model=d_model, d_mlp=d_mlp, n_ctx=n_ctx, vocab_size=vocab_size, dropout=dropout,
+            epochs=epochs, max_steps=max_steps, train_tokens=train_tokens, batch_size=batch_size,
+            grad_accum=grad_accum, lr=lr, min_lr_ratio=min_lr_ratio, warmup_steps=warmup_steps,
+            weight_decay=weight_decay, grad_clip=grad_clip, patience=patience, eval_every=eval_every,
+            eval_tokens=eval_tokens, save_every=save_every, save_at=save_at, val_frac=val_frac, test_frac=test_frac,
+            compile=compile, device=device, seed=seed)
+        result = train_run(cfg, run_dir, force=force, progress=not as_json)
     out = result.run_dir
     best = f"{out}/checkpoints/best" if result.best_val_loss is not None else "-"
     best_loss = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "-"

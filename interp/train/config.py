@@ -48,8 +48,12 @@ class TrainConfig:
     compile: bool = False  # torch.compile the training forward/backward
     seed: int = 0
     device: str = "cpu"
+    init_from: str | None = None  # fine-tune: the parent model reference (weights + tokenizer kept)
+    freeze: tuple[str, ...] = ()  # parameter-name patterns kept frozen (embeddings, blocks.0, globs)
 
     def __post_init__(self) -> None:
+        if isinstance(self.freeze, (list, str)):
+            object.__setattr__(self, "freeze", tuple([self.freeze] if isinstance(self.freeze, str) else self.freeze))
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if isinstance(v, float) and not math.isfinite(v):
@@ -82,18 +86,65 @@ class TrainConfig:
             raise UserError("--val-frac must be > 0: training evaluates and early-stops on the validation split")
         if self.tokenizer not in TOKENIZER_KINDS:
             raise UserError(f"unknown tokenizer {self.tokenizer!r}; choose one of: {', '.join(TOKENIZER_KINDS)}")
-        if self.tokenizer == "bpe":
+        if self.tokenizer == "bpe" and self.init_from is None:
             self.model.check_bpe_vocab()
+        if not all(isinstance(p, str) and p.strip() for p in self.freeze):
+            raise UserError(f"invalid --freeze {self.freeze!r}: give parameter-name patterns like embeddings,blocks.0")
         parse_save_at(self.save_at, 10**12)  # validates the spec
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["model"] = dataclasses.asdict(self.model)
+        for k in ("init_from", "freeze"):  # absent unless used: a plain run's run.json is as before
+            if not d[k]:
+                del d[k]
+            elif k == "freeze":
+                d[k] = list(d[k])
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        return cls(**{**d, "model": ModelConfig(**d["model"])})
+        return cls(**{**d, "model": ModelConfig(**d["model"]), "freeze": tuple(d.get("freeze") or ())})
+
+    @classmethod
+    def from_flags(
+        cls, *, preset: str = "small", corpus: str | None = None, tokenizer: str | None = None,
+        init_from: str | None = None, freeze: str = "", n_layers: int | None = None, n_heads: int | None = None,
+        d_model: int | None = None, d_mlp: int | None = None, n_ctx: int | None = None, vocab_size: int | None = None,
+        dropout: float | None = None, epochs: int = 4, max_steps: int | None = None, train_tokens: int | None = None,
+        batch_size: int = 16, grad_accum: int = 1, lr: float = 2e-3, min_lr_ratio: float = 0.1,
+        warmup_steps: int = 100, weight_decay: float = 0.1, grad_clip: float = 1.0, patience: int = 2,
+        eval_every: int = 0, eval_tokens: int = 32_768, save_every: int = 0, save_at: str = "",
+        val_frac: float = 0.05, test_frac: float = 0.05, compile: bool = False, device: str = "cpu", seed: int = 0,
+    ) -> TrainConfig:
+        """The config the CLI's flags describe (`interp train --n-layers 2 ...` → `n_layers=2`), same defaults.
+
+        `tokenizer` None = bpe, or the parent's with `init_from`; `freeze` is comma-separated patterns.
+        With `init_from` the model shape is the parent's (a contradicting shape flag is a UserError)."""
+        from interp.presets import get_preset
+
+        shape = dict(n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp, n_ctx=n_ctx,
+                     vocab_size=vocab_size, dropout=dropout)
+        if init_from is not None:
+            from interp.train.finetune import check_flags, resolve_parent
+
+            parent = resolve_parent(init_from)
+            model = check_flags(parent, shape, tokenizer)
+            tokenizer = parent.tokenizer_kind
+        else:
+            tokenizer = tokenizer or "bpe"
+            if tokenizer == "char" and vocab_size is not None:
+                raise UserError("--vocab-size applies to --tokenizer bpe; a char tokenizer's vocabulary is the train "
+                                "split's characters")
+            model = get_preset(preset, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp, n_ctx=n_ctx,
+                               d_vocab=vocab_size, dropout=dropout)
+        pats = tuple(p.strip() for p in (freeze or "").split(",") if p.strip())
+        return cls(model=model, preset=preset, corpus=corpus, tokenizer=tokenizer, batch_size=batch_size,
+                   grad_accum=grad_accum, lr=lr, min_lr_ratio=min_lr_ratio, warmup_steps=warmup_steps,
+                   weight_decay=weight_decay, grad_clip=grad_clip, max_epochs=epochs, max_steps=max_steps,
+                   train_tokens=train_tokens, eval_every=eval_every, eval_tokens=eval_tokens, patience=patience,
+                   save_every=save_every, save_at=save_at, val_frac=val_frac, test_frac=test_frac, compile=compile,
+                   seed=seed, device=device, init_from=init_from, freeze=pats)
 
 
 def parse_save_at(spec: str, total_steps: int) -> tuple[int, ...]:

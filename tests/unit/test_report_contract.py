@@ -27,6 +27,9 @@ from tests.report_tree import build_tree
 NOT_PRODUCED = {
     "regress": "needs a suite + baseline; covered by tests/unit/test_regress.py",
     "leakage": "only nested inside perplexity results by the CLI",
+    "sweep": "a multi-run sweep; rendered from a real sweep in tests/integration/test_sweep.py",
+    "finetune_compare": "needs a parent + fine-tuned child run; rendered in tests/unit/test_finetune.py",
+    "training_curves": "Python-only result; rendered from a real parent/child pair in tests/unit/test_finetune.py",
 }
 
 
