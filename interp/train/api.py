@@ -21,6 +21,10 @@ from interp.train.dist import Dist, barrier, init_distributed
 from interp.train.prepare import prepare_data, run_meta
 
 GB = 1e9
+# training defaults when neither the caller nor the preset sets them (the CLI shows these)
+TRAIN_DEFAULTS = {"corpus": None, "tokenizer": "bpe", "epochs": 4, "batch_size": 16, "lr": 2e-3, "min_lr_ratio": 0.1,
+                  "warmup_steps": 100, "weight_decay": 0.1, "patience": 2, "eval_every": 0, "save_at": "",
+                  "max_steps": None}
 
 
 def _check_run_dir(run_dir: Path, force: bool) -> None:
@@ -172,7 +176,7 @@ def train(
     *,
     preset: str = "small",
     corpus: str | None = None,
-    tokenizer: str = "bpe",
+    tokenizer: str | None = None,
     resume_run: bool = False,
     force: bool = False,
     n_layers: int | None = None,
@@ -182,21 +186,21 @@ def train(
     n_ctx: int | None = None,
     vocab_size: int | None = None,
     dropout: float | None = None,
-    epochs: int = 4,
+    epochs: int | None = None,
     max_steps: int | None = None,
     train_tokens: int | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     grad_accum: int = 1,
-    lr: float = 2e-3,
-    min_lr_ratio: float = 0.1,
-    warmup_steps: int = 100,
-    weight_decay: float = 0.1,
+    lr: float | None = None,
+    min_lr_ratio: float | None = None,
+    warmup_steps: int | None = None,
+    weight_decay: float | None = None,
     grad_clip: float = 1.0,
-    patience: int = 2,
-    eval_every: int = 0,
+    patience: int | None = None,
+    eval_every: int | None = None,
     eval_tokens: int = 32_768,
     save_every: int = 0,
-    save_at: str = "",
+    save_at: str | None = None,
     val_frac: float = 0.05,
     test_frac: float = 0.05,
     compile: bool = False,
@@ -208,6 +212,8 @@ def train(
     """Train the reference GPT into `run_dir` (default runs/<preset>) — the function `interp train` calls.
 
     Keyword names and defaults are the CLI's flags (`--n-layers` → `n_layers`, `--epochs` → `epochs`, ...).
+    An option left at None takes the preset's training default (`interp.presets.PRESET_TRAIN_OPTIONS`, e.g.
+    `preset="induction"` brings its corpus, word tokenizer, batch, lr and checkpoint steps), else `TRAIN_DEFAULTS`.
     `tokenizer="char"` trains nanoGPT-style one-token-per-character models; `save_at="log"` adds weights-only
     step checkpoints at steps 1, 2, 4, 8, ...; `resume_run=True` continues the run in `run_dir`.
     Returns a `TrainResult` (its `.timing` holds wall-clock numbers, kept out of results.json).
@@ -221,14 +227,21 @@ def train(
                             interrupt_after_step=interrupt_after_step)
     if legacy_run_dir is not None:
         raise TypeError("train() takes one positional argument (run_dir); pass the rest by keyword")
-    from interp.presets import get_preset
+    from interp.presets import get_preset, preset_train_options
 
     out = Path(run_dir) if run_dir is not None else Path("runs") / preset
     if resume_run:
         return resume(out, progress=progress, interrupt_after_step=interrupt_after_step)
-    if tokenizer == "char" and vocab_size is not None:
-        raise UserError("--vocab-size applies to --tokenizer bpe; a char tokenizer's vocabulary is the train "
-                        "split's characters")
+    given = {"corpus": corpus, "tokenizer": tokenizer, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+             "min_lr_ratio": min_lr_ratio, "warmup_steps": warmup_steps, "weight_decay": weight_decay,
+             "patience": patience, "eval_every": eval_every, "save_at": save_at, "max_steps": max_steps}
+    o = {**TRAIN_DEFAULTS, **preset_train_options(preset), **{k: v for k, v in given.items() if v is not None}}
+    corpus, tokenizer, epochs, batch_size, lr = o["corpus"], o["tokenizer"], o["epochs"], o["batch_size"], o["lr"]
+    min_lr_ratio, warmup_steps, weight_decay, patience = o["min_lr_ratio"], o["warmup_steps"], o["weight_decay"], o["patience"]
+    eval_every, save_at, max_steps = o["eval_every"], o["save_at"], o["max_steps"]
+    if tokenizer in ("char", "word") and vocab_size is not None:
+        raise UserError(f"--vocab-size applies to --tokenizer bpe; a {tokenizer} tokenizer's vocabulary is the train "
+                        f"split's {tokenizer}s")
     model = get_preset(preset, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp, n_ctx=n_ctx,
                        d_vocab=vocab_size, dropout=dropout)
     cfg = TrainConfig(model=model, preset=preset, corpus=corpus, tokenizer=tokenizer, batch_size=batch_size,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from interp.errors import UserError
 from interp.presets import ModelConfig
 from interp.results import FrozenResult
 
-TOKENIZER_KINDS = ("bpe", "char")
+TOKENIZER_KINDS = ("bpe", "char", "word")
 
 
 def _flag(name: str) -> str:
@@ -25,7 +26,7 @@ class TrainConfig:
     model: ModelConfig
     preset: str = "small"
     corpus: str | None = None  # None → embedded Shakespeare
-    tokenizer: str = "bpe"  # "bpe" (byte-level BPE of d_vocab tokens) | "char" (one token per character)
+    tokenizer: str = "bpe"  # "bpe" (byte-level BPE of d_vocab tokens) | "char" (one per character) | "word"
     batch_size: int = 16  # windows per micro-batch (per process)
     grad_accum: int = 1
     lr: float = 2e-3
@@ -42,7 +43,7 @@ class TrainConfig:
     eval_tokens: int = 32_768  # val tokens scored per eval (fixed prefix of val windows)
     patience: int = 2  # stop after this many evals without val improvement
     save_every: int = 0  # extra (resumable) checkpoints every N steps (0: epochs only)
-    save_at: str = ""  # extra weights-only step checkpoints: "log" (1, 2, 4, 8, ...) or "1,2,4,100"; "" = none
+    save_at: str = ""  # extra weights-only step checkpoints: "log" (1, 2, 4, ...), "log:K", "A-B:S", "1,2,4,100"
     val_frac: float = 0.05
     test_frac: float = 0.05
     compile: bool = False  # torch.compile the training forward/backward
@@ -97,20 +98,33 @@ class TrainConfig:
 
 
 def parse_save_at(spec: str, total_steps: int) -> tuple[int, ...]:
-    """Steps of the extra step checkpoints: "log" → 1, 2, 4, ... ≤ total_steps (Pythia's early
-    checkpoints); "1,2,4,100" → those (≤ total_steps); "" → none. UserError on anything else."""
+    """Steps of the extra step checkpoints (≤ total_steps), a comma-separated mix of:
+    "log" → 1, 2, 4, 8, ... (Pythia's early checkpoints); "log:K" → K per doubling (round(2^(i/K)), deduped);
+    "A-B:S" → A, A+S, ..., ≤ B (dense around an expected event); "100" → that step; "" → none.
+    UserError on anything else."""
     s = (spec or "").strip().lower()
     if not s:
         return ()
-    if s == "log":
-        return tuple(2**k for k in range(64) if 2**k <= total_steps)
-    steps = []
+    steps: set[int] = set()
+    bad = UserError(f"invalid --save-at {spec!r}: give 'log', 'log:K' (K per doubling), ranges 'A-B:S' or positive "
+                    "step numbers like 1,2,4,100")
     for part in s.split(","):
         part = part.strip()
-        if not part.isdigit() or int(part) <= 0:
-            raise UserError(f"invalid --save-at {spec!r}: give 'log' or positive step numbers like 1,2,4,100")
-        steps.append(int(part))
-    return tuple(x for x in sorted(set(steps)) if x <= total_steps)
+        if part == "log" or part.startswith("log:"):
+            k = part[4:] or "1"
+            if not k.isdigit() or not 1 <= int(k) <= 64:
+                raise bad
+            steps |= {round(2 ** (i / int(k))) for i in range(64 * int(k)) if 2 ** (i / int(k)) <= total_steps + 0.5}
+        elif m := re.fullmatch(r"(\d+)-(\d+):(\d+)", part):
+            a, b, step = (int(g) for g in m.groups())
+            if a <= 0 or b < a or step <= 0:
+                raise bad
+            steps |= set(range(a, min(b, total_steps) + 1, step))
+        elif part.isdigit() and int(part) > 0:
+            steps.add(int(part))
+        else:
+            raise bad
+    return tuple(x for x in sorted(steps) if x <= total_steps)
 
 
 @dataclass(frozen=True)
