@@ -78,7 +78,7 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
     from interp.train.dist import Dist
 
     opts = preset_train_options("induction")
-    model_cfg = get_preset("induction", n_ctx=n_ctx, d_model=args.d_model)
+    model_cfg = get_preset("induction", n_ctx=n_ctx, d_model=args.d_model, n_heads=args.n_heads)
     max_steps = max(1, args.max_tokens // (batch * n_ctx))
     cfg = TrainConfig(model=model_cfg, preset="induction", corpus=args.corpus or opts["corpus"], tokenizer=opts["tokenizer"],
                       batch_size=batch, lr=args.lr or opts["lr"], warmup_steps=opts["warmup_steps"],
@@ -107,7 +107,8 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
                 r = rows[-1]
                 print(f"  B={batch} T={n_ctx} step {s} tok {r['tokens']:,} loss {r['train_loss']:.3f} "
                       f"val {r['val_loss']:.3f} ind {r['best_induction_L1']:.2f} prev {r['best_prev_token_L0']:.2f} "
-                      f"icl {r['icl']:+.2f} cpu {r['cpu_s']:.0f}s", file=sys.stderr, flush=True)
+                      f"icl {r['icl']:+.2f} cpu {r['cpu_s']:.0f}s L0 prev {[round(v, 2) for v in p['prev_token'][0]]} "
+                      f"L1 ind {[round(v, 2) for v in p['induction'][1]]}", file=sys.stderr, flush=True)
                 both = [min(x["best_induction_L1"] / THR_IND, x["best_prev_token_L0"] / THR_PREV) for x in rows]
                 i = emergence_index(both, 1.0)
                 formed_at = None if i is None else i
@@ -177,6 +178,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--corpus", default=None, help="override the preset's corpus (e.g. induction:100)")
     ap.add_argument("--d-model", type=int, default=None)
+    ap.add_argument("--n-heads", type=int, default=None)
     ap.add_argument("--wd", type=float, default=None)
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "induction_formation.json"))
     args = ap.parse_args()
