@@ -114,6 +114,9 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
                 formed_at = None if i is None else i
                 if i is not None and len(rows) - i >= args.stay_probes:  # formed and stayed
                     break
+        if args.save_model:
+            tr.model.save_pretrained(f"{args.save_model}-{batch}x{n_ctx}")
+            tok.save_pretrained(f"{args.save_model}-{batch}x{n_ctx}")
     i = formed_at
     return {"batch": batch, "n_ctx": n_ctx, "batch_x_context": batch * n_ctx, "lr": cfg.lr,
             "relation_tokens": relation_tokens(batch * n_ctx),
@@ -179,6 +182,7 @@ def main() -> None:
     ap.add_argument("--corpus", default=None, help="override the preset's corpus (e.g. induction:100)")
     ap.add_argument("--d-model", type=int, default=None)
     ap.add_argument("--n-heads", type=int, default=None)
+    ap.add_argument("--save-model", default=None, help="save each run's final model to SAVE_MODEL-BxT/")
     ap.add_argument("--wd", type=float, default=None)
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "induction_formation.json"))
     args = ap.parse_args()

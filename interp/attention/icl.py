@@ -39,7 +39,7 @@ def bands(T: int) -> tuple[range, range]:
 
 def text_windows(tokenizer, text: str, n_ctx: int, n_windows: int) -> torch.Tensor:
     """The first `n_windows` consecutive non-overlapping (n_ctx + 1)-token windows of `text`. -> (W, n_ctx + 1)."""
-    ids = tokenizer(text, verbose=False)["input_ids"]
+    ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
     W = min(n_windows, len(ids) // (n_ctx + 1))
     if W < 2:
         raise UserError(f"the text for the in-context-learning score has {len(ids)} tokens, fewer than two windows of "
@@ -80,7 +80,7 @@ def position_losses(logits: torch.Tensor, windows: torch.Tensor) -> torch.Tensor
 def frequent_token_ids(tokenizer, text: str, n: int, d_vocab: int) -> torch.Tensor:
     """Up to `n` non-special token ids (< d_vocab) that occur at least twice in `text`, most frequent first
     (ties by id). -> (≤ n,) int64."""
-    counts = Counter(tokenizer(text, verbose=False)["input_ids"])
+    counts = Counter(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
     special = set(getattr(tokenizer, "all_special_ids", []) or []) | set(getattr(tokenizer, "added_tokens_decoder", {}) or {})
     ranked = sorted(((c, i) for i, c in counts.items() if c >= 2 and i not in special and 0 <= i < d_vocab),
                     key=lambda ci: (-ci[0], ci[1]))

@@ -165,3 +165,59 @@ def test_steepest_drop_skips_the_initial_fall():
     assert phase.steepest_drop_index(xs, loss, after=0.0) == 1
     assert phase.steepest_drop_index([1, 2], [1.0, 0.5]) is None
     assert math.isclose(phase.best_per_checkpoint([[[0.1, 0.2], [0.3, 0.9]]], 1)[0], 0.9)
+
+
+# ----------------------------------------------------------------------------- in head formation
+def test_markers_and_circuit_hook_from_synthetic_evolution():
+    from interp.attention.formation import head_formation_from_evolution
+
+    def ck(prev0, ind1, icl_score, loss):
+        return {"prev_token": [[prev0, 0.1], [0.1, 0.1]], "induction": [[0.0, 0.0], [0.05, ind1]],
+                "duplicate_token": [[0.0, 0.0], [0.0, 0.0]], "sink": [[0.1, 0.1], [0.1, 0.1]], "js_distance": None,
+                "icl": {"score": icl_score, "low": icl_score - 0.1, "high": icl_score + 0.1, "loss_early": 4.0,
+                        "loss_late": 4.0 + icl_score, "loss": loss}}
+
+    toks = [100, 1_000, 10_000, 20_000, 40_000, 80_000]
+    cks = [ck(0.1, 0.0, 0.0, 5.0), ck(0.2, 0.05, 0.0, 4.2), ck(0.6, 0.1, -0.1, 4.1), ck(0.7, 0.5, -1.0, 3.0),
+           ck(0.8, 0.6, -1.2, 2.9), ck(0.8, 0.7, -1.3, 2.85)]
+    evo = {"n_layers": 2, "n_heads": 2, "labels": [f"c{i}" for i in range(6)], "steps": [t // 10 for t in toks],
+           "tokens_seen": toks, "epochs": [None] * 6, "x": "tokens", "x_values": toks, "checkpoints": cks,
+           "induction_sampling": "frequent test", "icl_source": "test"}
+    r = head_formation_from_evolution(evo).to_dict()
+    m = r["markers"]
+    assert m["induction"]["label"] == "c3" and m["prev_token"]["label"] == "c2"
+    assert m["icl"]["label"] == "c3"  # half-way between 0 and -1.3 = -0.65
+    assert m["loss_bump"]["label"] == "c3"  # 10k -> 20k is the steepest fall after 5% of training
+    assert m["circuit"] is None
+    assert r["circuit_hook"]["edge"] == "L0.H0->L1.H1.k"
+    assert r["icl"][3]["score"] == -1.0 and r["induction_sampling"] == "frequent test"
+
+
+def test_icl_and_frequent_sampling_in_evolution_match_a_direct_reference(tiny_bridge, tiny_gpt2_dir):
+    """The ICL score the sweep reports equals one computed from the HF model's own logits."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from interp.attention import attention_evolution
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_gpt2_dir))
+    text = "The cat sat on the mat and the dog sat on the log. " * 40
+    texts = {"sample": text, "icl": text, "icl_source": "test text"}
+    r = attention_evolution([(1, tiny_bridge)], "The cat sat on the mat", induction_len=4, induction_batch=2,
+                            texts=texts, induction_sampling="frequent", grid=False)
+    got = r.checkpoints[0].icl
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_gpt2_dir)).eval()
+    w = icl.text_windows(tok, text, int(tiny_bridge.cfg.n_ctx), 64)
+    with torch.no_grad():
+        want = icl.icl_from_losses(icl.position_losses(model(w[:, :-1]).logits, w), seed=0)
+    assert got["score"] == pytest.approx(want.score, abs=1e-4)
+    assert got["loss"] == pytest.approx(want.loss, abs=1e-4)
+    freq = set(icl.frequent_token_ids(tok, text, 512, int(tiny_bridge.cfg.d_vocab)).tolist())
+    assert "most frequent" in r.induction_sampling and r.icl_source == "test text"
+    with pytest.raises(UserError, match="needs a text"):
+        attention_evolution([(1, tiny_bridge)], "The cat sat", induction_sampling="frequent", grid=False)
+    assert freq  # the sampled candidates come from this set (checked on the sequences below)
+    from interp.attention.evolution import EvolutionConfig, _setup
+
+    s = _setup(tiny_bridge, "The cat sat", EvolutionConfig(induction_len=4, induction_batch=2,
+                                                           induction_sampling="frequent"), texts)
+    assert set(s.induction_ids[:, 1:].flatten().tolist()) <= freq
