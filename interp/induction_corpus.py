@@ -1,13 +1,17 @@
 """A synthetic corpus built from the embedded Shakespeare in which an induction head pays off.
 
 `--corpus induction` (or `induction:K`, K = vocabulary size, default `DEFAULT_WORDS`) makes documents of
-lines of Shakespeare's K commonest words, each line a random word sequence said twice:
+lines over Shakespeare's K commonest words, each line a word sequence said twice:
 
-    w1 w2 … wn . w1 w2 … wn .        (n uniform in [N_MIN, N_MAX], words uniform over the K words)
+    w1 w2 … wn . w1 w2 … wn .        (n uniform in [N_MIN, N_MAX])
 
-The first half of a line is unpredictable (about ln K nats a token); the second half is predictable only
-by copying from context — exactly what a previous-token head (layer 0) feeding an induction head (layer 1)
-does. So the loss falls in a step when the induction head forms (Olsson et al. 2022's "bump").
+Half of the lines (`induction`, "mixed") are spans of Shakespeare's running text with the other words
+dropped (`induction-text`: all lines), the rest random words drawn uniformly from the K (`induction-random`:
+all lines). The second half of a line is predictable by copying from context — exactly what a previous-token
+head (layer 0) feeding an induction head (layer 1) does — so the loss falls in a step when the induction head
+forms (Olsson et al. 2022's "bump"). The text lines give the model bigram structure to learn first (a
+previous-token head pays off early); the random lines reward exact copying only. Measured
+(benchmarks/induction_formation.py, docs/induction.md): mixed forms the strongest induction heads.
 
 Deterministic: the word list is the K most frequent lower-case alphabetic words of the 42 texts of the
 `shakespeare` package (ties broken alphabetically), and the lines come from `random.Random(seed)` with a
@@ -34,9 +38,9 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def parse_spec(spec: str) -> tuple[int, str] | None:
-    """'induction' → (DEFAULT_WORDS, 'text'), 'induction:150' → (150, 'text'), 'induction-random:150' →
-    (150, 'random'); None when `spec` is not this corpus."""
-    for name, mode in ((NAME, "text"), (NAME + "-random", "random"), (NAME + "-mixed", "mixed")):
+    """'induction' → (DEFAULT_WORDS, 'mixed'), 'induction:150' → (150, 'mixed'), 'induction-text:150' →
+    (150, 'text'), 'induction-random' → (DEFAULT_WORDS, 'random'); None when `spec` is not this corpus."""
+    for name, mode in ((NAME, "mixed"), (NAME + "-text", "text"), (NAME + "-random", "random")):
         if spec == name:
             return DEFAULT_WORDS, mode
         if spec.startswith(name + ":"):

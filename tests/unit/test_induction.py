@@ -22,8 +22,9 @@ LINE = re.compile(r"^((?:\S+ )+)\. \1\.$")
 
 
 def test_parse_spec():
-    assert induction_corpus.parse_spec("induction") == (induction_corpus.DEFAULT_WORDS, "text")
-    assert induction_corpus.parse_spec("induction:150") == (150, "text")
+    assert induction_corpus.parse_spec("induction") == (induction_corpus.DEFAULT_WORDS, "mixed")
+    assert induction_corpus.parse_spec("induction:150") == (150, "mixed")
+    assert induction_corpus.parse_spec("induction-text:150") == (150, "text")
     assert induction_corpus.parse_spec("induction-random:60") == (60, "random")
     assert induction_corpus.parse_spec("shakespeare") is None
     assert induction_corpus.parse_spec("inductionx") is None
@@ -39,19 +40,24 @@ def test_common_words_ranked_with_alphabetical_ties():
         induction_corpus.common_words(10, texts)
 
 
-@pytest.mark.parametrize("stream", [None, [f"s{i}" for i in range(100)]])
-def test_documents_are_deterministic_and_repeated(stream):
-    a = induction_corpus.build_documents(WORDS, n_docs=3, lines_per_doc=20, stream=stream)
-    b = induction_corpus.build_documents(WORDS, n_docs=3, lines_per_doc=20, stream=stream)
+@pytest.mark.parametrize("stream,frac", [(None, 1.0), ([f"s{i}" for i in range(100)], 1.0),
+                                         ([f"s{i}" for i in range(100)], 0.5)])
+def test_documents_are_deterministic_and_repeated(stream, frac):
+    a = induction_corpus.build_documents(WORDS, n_docs=3, lines_per_doc=20, stream=stream, text_frac=frac)
+    b = induction_corpus.build_documents(WORDS, n_docs=3, lines_per_doc=20, stream=stream, text_frac=frac)
     assert a == b
-    assert a != induction_corpus.build_documents(WORDS, n_docs=3, lines_per_doc=20, seed=7, stream=stream)
+    assert a != induction_corpus.build_documents(WORDS, n_docs=3, lines_per_doc=20, seed=7, stream=stream,
+                                                 text_frac=frac)
     for _, text in a:
         for line in text.splitlines():
             m = LINE.match(line)
             assert m, line
             n = len(m.group(1).split())
             assert induction_corpus.N_MIN <= n <= induction_corpus.N_MAX
-    if stream is not None:  # text spans: consecutive words of the stream
+    if frac < 1:  # mixed: both kinds of line
+        kinds = {line.split()[0].startswith("s") for _, t in a for line in t.splitlines()}
+        assert kinds == {True, False}
+    if stream is not None and frac == 1:  # text spans: consecutive words of the stream
         half = a[0][1].splitlines()[0].split(" . ")[0].split()
         i = stream.index(half[0])
         assert half == stream[i:i + len(half)]
