@@ -99,7 +99,7 @@ PRESETS: dict[str, ModelConfig] = {
     "seed-002": ModelConfig(n_layers=2, n_heads=1, d_model=128, n_ctx=50, d_vocab=2048),
     "seed-004": ModelConfig(n_layers=4, n_heads=8, d_model=512, n_ctx=32, d_mlp=2048, d_vocab=4096),
     # an induction head forms on 2 CPU cores in minutes (with PRESET_TRAIN_OPTIONS["induction"]; docs/induction.md)
-    "induction": ModelConfig(n_layers=2, n_heads=4, d_model=64, n_ctx=64, d_vocab=512),
+    "induction": ModelConfig(n_layers=2, n_heads=2, d_model=64, n_ctx=32, d_vocab=512),
 }
 
 # Training defaults a preset brings along (flags given on the command line still win). The induction preset
@@ -107,8 +107,8 @@ PRESETS: dict[str, ModelConfig] = {
 # saves log-spaced step checkpoints (denser around the formation) for `interp head-formation`.
 PRESET_TRAIN_OPTIONS: dict[str, dict[str, Any]] = {
     "induction": {"corpus": "induction", "tokenizer": "word", "batch_size": 8, "lr": 2e-3, "warmup_steps": 100,
-                  "weight_decay": 0.1, "min_lr_ratio": 0.1, "epochs": 1000, "max_steps": 6000, "eval_every": 250,
-                  "patience": 1000, "save_at": "log:4"},
+                  "weight_decay": 0.1, "min_lr_ratio": 0.1, "epochs": 1000, "max_steps": 20_000,
+                  "eval_every": 250, "patience": 1000, "save_at": "log:4,6000-14000:500"},
 }
 
 

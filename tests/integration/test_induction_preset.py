@@ -15,7 +15,7 @@ def test_induction_preset_smoke_train_and_head_formation(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     meta = json.loads((tmp_path / "run" / "run.json").read_text())
     cfg = meta["config"]
-    assert (cfg["corpus"], cfg["tokenizer"], cfg["save_at"]) == ("induction", "word", "log:4")
+    assert (cfg["corpus"], cfg["tokenizer"], cfg["save_at"]) == ("induction", "word", "log:4,6000-14000:500")
     assert (cfg["batch_size"], cfg["max_steps"], cfg["model"]["d_model"]) == (4, 6, 16)  # flags beat the preset
     assert cfg["lr"] == 2e-3  # the preset's, not the plain default
     names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
