@@ -112,13 +112,20 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
                 i = emergence_index([x["best_induction_L1"] for x in rows], THR_IND)
                 if i is not None and len(rows) - i >= args.stay_probes and tr.state["tokens_seen"] >= args.min_tokens:
                     break  # formed and stayed
-        i = emergence_index([x["best_induction_L1"] for x in rows], THR_IND)
-        j = emergence_index([x["best_prev_token_L0"] for x in rows], THR_PREV)
         if args.save_model:
             tr.model.save_pretrained(f"{args.save_model}-{batch}x{n_ctx}")
             tok.save_pretrained(f"{args.save_model}-{batch}x{n_ctx}")
-    return {"batch": batch, "n_ctx": n_ctx, "batch_x_context": batch * n_ctx, "lr": cfg.lr,
-            "relation_tokens": relation_tokens(batch * n_ctx),
+    return summarize({"batch": batch, "n_ctx": n_ctx, "lr": cfg.lr,
+                      "config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "model"}
+                      | {"model": dataclasses.asdict(cfg.model)}, "probes": rows})
+
+
+def summarize(run: dict[str, Any]) -> dict[str, Any]:
+    """Formation fields of a run, from its probes (also re-applied to runs merged from earlier result files)."""
+    rows, batch, n_ctx = run["probes"], run["batch"], run["n_ctx"]
+    i = emergence_index([x["best_induction_L1"] for x in rows], THR_IND)
+    j = emergence_index([x["best_prev_token_L0"] for x in rows], THR_PREV)
+    return {**run, "batch_x_context": batch * n_ctx, "relation_tokens": relation_tokens(batch * n_ctx),
             "formed": i is not None, "formation_tokens": rows[i]["tokens"] if i is not None else None,
             "formation_step": rows[i]["step"] if i is not None else None,
             "formation_cpu_s": rows[i]["cpu_s"] if i is not None else None,
@@ -126,10 +133,7 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
             "onset_tokens": _onset(rows, i),
             "prev_token_formed": j is not None, "prev_token_formation_tokens": rows[j]["tokens"] if j is not None else None,
             "final": {k: rows[-1][k] for k in ("best_induction_L1", "best_prev_token_L0", "icl", "val_loss")},
-            "tokens_trained": rows[-1]["tokens"], "cpu_s": rows[-1]["cpu_s"], "wall_s": rows[-1]["wall_s"],
-            "config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "model"}
-            | {"model": dataclasses.asdict(cfg.model)},
-            "probes": rows}
+            "tokens_trained": rows[-1]["tokens"], "cpu_s": rows[-1]["cpu_s"], "wall_s": rows[-1]["wall_s"]}
 
 
 def _onset(rows: list[dict[str, Any]], i: int | None) -> int | None:
@@ -194,15 +198,20 @@ def main() -> None:
     ap.add_argument("--corpus", default=None, help="override the preset's corpus (e.g. induction:100)")
     ap.add_argument("--d-model", type=int, default=None)
     ap.add_argument("--n-heads", type=int, default=None)
+    ap.add_argument("--merge", nargs="*", default=[], help="results JSON files of earlier runs to include")
     ap.add_argument("--save-model", default=None, help="save each run's final model to SAVE_MODEL-BxT/")
     ap.add_argument("--wd", type=float, default=None)
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "induction_formation.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     runs = []
-    for spec in args.configs.split(","):
+    for f in args.merge:  # runs measured earlier by this script (same recipe), re-summarised
+        runs += [summarize({k: v for k, v in r.items() if k in ("batch", "n_ctx", "lr", "config", "probes")}
+                           | {"merged_from": f}) for r in json.loads(Path(f).read_text())["runs"]]
+    for spec in filter(None, args.configs.split(",")):
         b, t = (int(v) for v in spec.lower().split("x"))
         runs.append(run_one(b, t, args))
+    runs.sort(key=lambda r: r["batch"] * r["n_ctx"])
     res = {"schema_version": 1, "kind": "induction_formation_benchmark", "relation": RELATION,
            "thresholds": {"induction_L1": THR_IND, "prev_token_L0": THR_PREV},
            "formation_rule": "first probe from which the best layer-1 induction score stays >= 0.4",
