@@ -205,4 +205,12 @@ def head_formation_cmd(
         best = s["best_final"]
         lines.append(f"  {s['type']:<16} ≥ {s['threshold']:<4g} {s['n_formed']:>3}/{s['n_heads_total']} formed; {first}; "
                      f"best final {best['head_name']} {best['score']:.3f}" if best else f"  {s['type']}: no scores")
+    marks = [f"{k} at {m['label']} ({d['x']} {_fmt_x(m['x'])})" for k, m in d.get("markers", {}).items() if m]
+    if marks:
+        lines.append("  changes: " + "; ".join(marks))
+    last_icl = (d.get("icl") or [None])[-1]
+    if last_icl:
+        lines.append(f"  ICL score (late − early loss, {d['icl_source']}): {last_icl['score']:+.3f} nats "
+                     f"[{last_icl['low']:+.3f}, {last_icl['high']:+.3f}] at {d['labels'][-1]}")
+    lines.append(f"  induction tokens: {d.get('induction_sampling')}")
     _save(result, out, as_json, f"{d['source']}: {len(d['labels'])} checkpoints\n" + "\n".join(lines))
