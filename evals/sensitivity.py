@@ -222,6 +222,11 @@ def plot_bleu_heatmap(result: dict[str, Any], decoding: str):
     return fig
 
 
+def figure_list(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """[(name, Figure)] — one pairwise-BLEU heatmap per decoding (the figure registry's builder)."""
+    return list(figures(result).items())
+
+
 def figures(result: dict[str, Any]) -> dict[str, Any]:
     """{figure name: figure} — one BLEU heatmap per decoding."""
     return {f"bleu_{r['decoding'].replace('.', 'p')}": plot_bleu_heatmap(result, r["decoding"])

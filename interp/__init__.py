@@ -28,7 +28,6 @@ from typing import Any
 from interp.api import API, checked, target
 
 __version__ = "0.1.0"
-__all__ = sorted(API)
 
 
 class _CallableModule(types.ModuleType):
@@ -62,6 +61,8 @@ def _function(name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__all__":  # derived from the analysis units on first use
+        return sorted(API)
     if name not in API:
         raise AttributeError(f"module 'interp' has no attribute {name!r}")
     if importlib.util.find_spec(f"interp.{name}") is not None:  # a subpackage of the same name

@@ -20,30 +20,40 @@ import functools
 import importlib
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-# public name → "module:attribute" (functions are wrapped by `checked`; classes are returned as is)
-API: dict[str, str] = {
+# Shell-level public names; every analysis unit adds its function(s) (`interp.units.api_table`).
+BASE_API: dict[str, str] = {
     "load": "interp.api:load",
-    "train": "interp.train.api:train",
-    "attention": "interp.attention.maps:attention",
-    "attention_evolution": "interp.attention.evolution:attention_evolution",
-    "head_formation": "interp.attention.formation:head_formation",
     "series": "interp.series:as_series",
-    "ablate": "interp.ablation.ablate:ablate",
-    "ablate_sweep": "interp.ablation.sweep:ablate_sweep",
-    "coref": "probes.coref_api:coref",
-    "patch": "interp.patching.api:patch",
-    "causal_coref": "probes.coref_causal:causal_coref",
-    "import_nanogpt": "interp.importers.nanogpt:import_nanogpt",
-    "perplexity": "evals.api:perplexity",
-    "sensitivity": "evals.api:sensitivity",
-    "trimmed": "evals.trimmed.api:trimmed",
-    "regress": "evals.regress.run:regress",
     "report": "reports.api:report",
     "UserError": "interp.errors:UserError",
+    "Unit": "interp.units:Unit",
+    "register": "interp.units:register",
 }
+
+
+class _Api(Mapping[str, str]):
+    """public name → "module:attribute": BASE_API plus the units' names (`interp.units`), read on each use, so
+    a unit added with `interp.register(...)` is public at once."""
+
+    def _table(self) -> dict[str, str]:
+        from interp.units import api_table
+
+        return {**BASE_API, **api_table()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+API: Mapping[str, str] = _Api()
 
 
 def target(name: str) -> Any:

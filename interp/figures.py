@@ -3,8 +3,8 @@
 Figure *builders* live next to their analysis (e.g. `interp.attention.plot_attention_maps`) and take a
 result dict (what `to_dict()` returns / results.json holds), never a model, so reports and
 `FrozenResult.plot()` / `.save()` can rebuild them. `FIGURES` maps a result `kind` to the builder
-"module:function" (imported lazily); the function takes the result dict and returns
-`list[tuple[name, matplotlib.figure.Figure]]`. Add one line here for each new result kind.
+"module:function" (imported lazily), derived from each analysis unit's `figures` (`interp.units`); the
+function takes the result dict and returns `list[tuple[name, matplotlib.figure.Figure]]`.
 
 matplotlib is imported only when a figure is drawn (importing this module stays cheap), and the
 Agg backend is selected only when no backend was chosen yet (so Jupyter's inline backend is kept).
@@ -13,7 +13,6 @@ Agg backend is selected only when no backend was chosen yet (so Jupyter's inline
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import os
 import sys
@@ -22,23 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from interp.results import atomic_write_bytes
+from interp.atomic import atomic_write_bytes
 
 FORMATS = ("png", "svg")
-
-# result kind → "module:function"; function(result dict) -> list[(name, Figure)]
-FIGURES: dict[str, str] = {
-    "attention_maps": "interp.attention:plot_attention_maps",
-    "attention_evolution": "interp.attention.plots:attention_evolution_figures",
-    "head_formation": "interp.attention.formation:plot_head_formation",
-    "ablation": "interp.ablation.plots:ablation_figures",
-    "ablation_sweep": "interp.ablation.plots:sweep_figures",
-    "coref_probe": "interp.figures:coref_figures",
-    "prompt_sensitivity": "interp.figures:sensitivity_figures",
-    "trimmed_eval": "evals.trimmed.plots:figures",
-    "patching": "interp.patching.plots:patching_figures",
-    "coref_causal": "probes.coref_causal:causal_figures",
-}
 
 
 def _select_agg() -> None:
@@ -69,13 +54,21 @@ def quiet_glyphs() -> Iterator[None]:
         yield
 
 
+def __getattr__(name: str) -> Any:
+    """`FIGURES`: result kind → "module:function", derived from the analysis units (`interp.units`)."""
+    if name == "FIGURES":
+        from interp.units import figures_table
+
+        return figures_table()
+    raise AttributeError(name)
+
+
 def builder_for(kind: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]] | None:
-    """The registered figure builder of a result kind (None when the kind has no figures)."""
-    target = FIGURES.get(kind)
-    if target is None:
-        return None
-    module, _, func = target.partition(":")
-    return getattr(importlib.import_module(module), func)
+    """The declared figure builder of a result kind (None when the kind has no figures)."""
+    from interp.units import figures_table, resolve
+
+    target = figures_table().get(kind)
+    return None if target is None else resolve(target)
 
 
 def build_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -118,16 +111,3 @@ def figure_to_png_bytes(fig, dpi: int = 120) -> bytes:
     return data
 
 
-# ----------------------------------------------------------------------------- adapters for existing builders
-def coref_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Per-head accuracy heatmap, single vs cross sentence, accuracy by category."""
-    from probes import coref
-
-    return [(name, build(result)) for name, build in coref.FIGURES.items()]
-
-
-def sensitivity_figures(result: dict[str, Any]) -> list[tuple[str, Any]]:
-    """One pairwise-BLEU heatmap per decoding."""
-    from evals.sensitivity import figures
-
-    return list(figures(result).items())

@@ -100,6 +100,11 @@ FIGURES = {
 }
 
 
+def figure_list(result: dict[str, Any]) -> list[tuple[str, Any]]:
+    """[(name, Figure)]: per-head accuracy heatmap, single vs cross sentence, accuracy by category."""
+    return [(name, build(result)) for name, build in FIGURES.items()]
+
+
 def save_figures(result: dict[str, Any], out_dir: str | Path) -> list[Path]:
     """Draw every figure from the result dict into out_dir (PNG + SVG each)."""
     from interp.figures import save_figure

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from interp.errors import UserError
+from interp.kit.stage import FigureFile, Stage
 
 RESULTS_NAME = "results.json"
 RUN_NAME = "run.json"
@@ -35,27 +36,6 @@ TRAINING_KINDS = ("training",)  # results.json that `interp train` writes beside
 FIGURE_SUFFIXES = (".png", ".svg")
 MAX_FIGURE_BYTES = 8 * 1024 * 1024  # larger images are listed as skipped, not embedded
 MAX_JSON_BYTES = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class FigureFile:
-    name: str  # file stem, e.g. "attention_L0"
-    rel: str  # path relative to RESULTS_DIR (for captions)
-    png: bytes | None = None
-    svg: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One results.json (or one training run: run.json + metrics.jsonl + results.json) and its folder's figures."""
-
-    rel: str  # folder relative to RESULTS_DIR ("." for the top level)
-    source: str  # the JSON file relative to RESULTS_DIR
-    kind: str
-    data: dict[str, Any]
-    figures: tuple[FigureFile, ...] = ()
-    metrics: tuple[dict[str, Any], ...] = ()  # metrics.jsonl records (training runs only)
-    run: dict[str, Any] | None = None  # run.json (training runs only)
 
 
 @dataclass(frozen=True)

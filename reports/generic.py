@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from reports import charts
-from reports.document import Block, Chart, Paragraph, Table, fmt, is_number, is_scalar
+from reports.document import Block, Chart, Paragraph, Table, fmt, is_number, is_scalar, matrix_shape
 
 MAX_ROWS = 50
 MAX_COLS = 14
@@ -51,19 +51,6 @@ def records_table(records: list[dict[str, Any]], caption: str = "", columns: Ite
 
 def kv_table(pairs: list[tuple[str, Any]], caption: str = "") -> Table:
     return Table(columns=("key", "value"), rows=tuple((k, fmt(v)) for k, v in pairs), caption=caption)
-
-
-def matrix_shape(v: Any) -> tuple[int, ...] | None:
-    """Shape of a rectangular nested list of numbers/None (None if ragged or not numeric)."""
-    if is_number(v) or v is None:
-        return ()
-    if not isinstance(v, list) or not v:
-        return None
-    shapes = {matrix_shape(x) for x in v}
-    if len(shapes) != 1:
-        return None
-    (inner,) = shapes
-    return None if inner is None else (len(v), *inner)
 
 
 def is_records(v: Any) -> bool:

@@ -17,42 +17,47 @@ Modules (one concept each):
 
 from __future__ import annotations
 
-from evals.trimmed.api import trimmed, unescape
-from evals.trimmed.evaluate import (
-    VARIANTS,
-    TrimmedConfig,
-    TrimmedEvalResult,
-    calibrate,
-    check_train,
-    evaluate_trimmed,
-    parse_fit_head,
-    split_for_fit,
-)
-from evals.trimmed.features import (
-    LN_FINAL,
-    FeatureCache,
-    cached_features,
-    full_argmax,
-    label_rows,
-    last_hidden,
-    model_key,
-    unembed,
-)
-from evals.trimmed.fit import WEIGHT_DECAYS, Standardiser, fit_head, lbfgs
-from evals.trimmed.plots import figures, plot_confusions, plot_learning_curve, summary_table
-from evals.trimmed.prompts import (
-    CONTENT_FREE,
-    DEFAULT_TEMPLATE,
-    SHOT_SEPARATOR,
-    cap_text,
-    encode,
-    label_separator,
-    label_token_ids,
-    render,
-    shots_prefix,
-)
+from interp.lazy import lazy_exports
 
-_full_argmax = full_argmax  # old private name
+_NAMES: dict[str, str] = {
+    "trimmed": "evals.trimmed.api:trimmed",
+    "unescape": "evals.trimmed.api:unescape",
+    "VARIANTS": "evals.trimmed.evaluate:VARIANTS",
+    "TrimmedConfig": "evals.trimmed.evaluate:TrimmedConfig",
+    "TrimmedEvalResult": "evals.trimmed.evaluate:TrimmedEvalResult",
+    "calibrate": "evals.trimmed.evaluate:calibrate",
+    "check_train": "evals.trimmed.evaluate:check_train",
+    "evaluate_trimmed": "evals.trimmed.evaluate:evaluate_trimmed",
+    "parse_fit_head": "evals.trimmed.evaluate:parse_fit_head",
+    "split_for_fit": "evals.trimmed.evaluate:split_for_fit",
+    "LN_FINAL": "evals.trimmed.features:LN_FINAL",
+    "FeatureCache": "evals.trimmed.features:FeatureCache",
+    "cached_features": "evals.trimmed.features:cached_features",
+    "full_argmax": "evals.trimmed.features:full_argmax",
+    "label_rows": "evals.trimmed.features:label_rows",
+    "last_hidden": "evals.trimmed.features:last_hidden",
+    "model_key": "evals.trimmed.features:model_key",
+    "unembed": "evals.trimmed.features:unembed",
+    "WEIGHT_DECAYS": "evals.trimmed.fit:WEIGHT_DECAYS",
+    "Standardiser": "evals.trimmed.fit:Standardiser",
+    "fit_head": "evals.trimmed.fit:fit_head",
+    "lbfgs": "evals.trimmed.fit:lbfgs",
+    "figures": "evals.trimmed.plots:figures",
+    "plot_confusions": "evals.trimmed.plots:plot_confusions",
+    "plot_learning_curve": "evals.trimmed.plots:plot_learning_curve",
+    "summary_table": "evals.trimmed.plots:summary_table",
+    "CONTENT_FREE": "evals.trimmed.prompts:CONTENT_FREE",
+    "DEFAULT_TEMPLATE": "evals.trimmed.prompts:DEFAULT_TEMPLATE",
+    "SHOT_SEPARATOR": "evals.trimmed.prompts:SHOT_SEPARATOR",
+    "cap_text": "evals.trimmed.prompts:cap_text",
+    "encode": "evals.trimmed.prompts:encode",
+    "label_separator": "evals.trimmed.prompts:label_separator",
+    "label_token_ids": "evals.trimmed.prompts:label_token_ids",
+    "render": "evals.trimmed.prompts:render",
+    "shots_prefix": "evals.trimmed.prompts:shots_prefix",
+    "_full_argmax": "evals.trimmed.features:full_argmax",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _NAMES)
 
 __all__ = [
     "CONTENT_FREE", "DEFAULT_TEMPLATE", "LN_FINAL", "SHOT_SEPARATOR", "VARIANTS", "WEIGHT_DECAYS", "FeatureCache",

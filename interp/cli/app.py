@@ -2,8 +2,8 @@
 
 Every command module under `interp.cli` defines its own `app = typer.Typer()` and never imports this module.
 Here each one is added to the root app — without a name (its commands become top-level commands) or under a
-group name (`interp eval ...`, `interp probe ...`). To add a command: write `interp/cli/<x>_cmd.py` with its own
-`app`, then add one line to `COMMANDS` or `GROUPS` below. Command modules import torch & co. lazily, inside the
+group name (`interp eval ...`, `interp probe ...`). Which modules: each analysis unit's `cli` (and `cli_group`),
+declared in its `unit.py` (`interp.units`), plus the shell's own commands (`SHELL_COMMANDS`). Command modules import torch & co. lazily, inside the
 command function, so `interp --help` and `interp report` start without torch.
 """
 
@@ -13,25 +13,25 @@ import importlib
 
 import typer
 
-# Top-level commands: modules whose `app` commands are merged into the root.
-COMMANDS: tuple[str, ...] = (
-    "interp.cli.train_cmd",
-    "interp.cli.model_cmds",
-    "interp.cli.attention_cmds",
-    "interp.cli.ablation_cmds",
-    "interp.cli.patch_cmd",
-    "interp.cli.report_cmds",
-    "interp.cli.regress_cmds",
-    "interp.cli.demo_cmd",
-)
+# Shell commands (not analyses): added around the units' commands.
+SHELL_COMMANDS: tuple[str, ...] = ("interp.cli.report_cmds", "interp.cli.demo_cmd")
 
-# Groups: name → (help, modules whose `app` commands form the group).
-GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "eval": ("Evaluate a model: perplexity with a leakage check, prompt sensitivity, trimmed-head classification.",
-             ("interp.cli.eval_cmds", "interp.cli.eval_trimmed_cmd")),
-    "probe": ("Probes of what a model has learned (coreference ...).", ("interp.cli.probe_cmds",)),
-    "import": ("Import other trainers' checkpoints (nanoGPT ckpt.pt) as Hugging Face dirs.", ("interp.cli.import_cmd",)),
-}
+
+def command_modules() -> tuple[tuple[str, ...], dict[str, tuple[str, tuple[str, ...]]]]:
+    """(top-level command modules, {group: (help, modules)}): the analysis units' CLI modules + the shell's."""
+    from interp.units import cli_modules
+
+    top, groups = cli_modules()
+    return (*top, *SHELL_COMMANDS), groups
+
+
+def __getattr__(name: str):
+    """`COMMANDS` / `GROUPS` (old names): derived from the units."""
+    if name == "COMMANDS":
+        return command_modules()[0]
+    if name == "GROUPS":
+        return command_modules()[1]
+    raise AttributeError(name)
 
 
 def _sub_app(module: str) -> typer.Typer:
@@ -48,9 +48,10 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
-    for module in COMMANDS:
+    commands, groups = command_modules()
+    for module in commands:
         root.add_typer(_sub_app(module))
-    for name, (help_text, modules) in GROUPS.items():
+    for name, (help_text, modules) in groups.items():
         group = typer.Typer(name=name, help=help_text, no_args_is_help=True, rich_markup_mode="rich")
         for module in modules:
             group.add_typer(_sub_app(module))

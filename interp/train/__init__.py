@@ -10,14 +10,29 @@ Modules: `config` (TrainConfig, TrainResult, --save-at) · `prepare` (data → t
 
 from __future__ import annotations
 
-from interp.train.api import resume, train, train_config
-from interp.train.config import TrainConfig, TrainResult, parse_save_at
-from interp.train.dist import Dist, init_distributed
-from interp.train.loop import Trainer, TrainingDiverged, epoch_windows, lr_at, make_optimizer
-from interp.train.prepare import encode_split, prepare_data, run_meta
-from interp.versions import package_versions
+from interp.lazy import lazy_exports
 
-_prepare_data = prepare_data  # old name (benchmarks)
+_NAMES: dict[str, str] = {
+    "resume": "interp.train.api:resume",
+    "train": "interp.train.api:train",
+    "train_config": "interp.train.api:train_config",
+    "TrainConfig": "interp.train.config:TrainConfig",
+    "TrainResult": "interp.train.config:TrainResult",
+    "parse_save_at": "interp.train.config:parse_save_at",
+    "Dist": "interp.train.dist:Dist",
+    "init_distributed": "interp.train.dist:init_distributed",
+    "Trainer": "interp.train.loop:Trainer",
+    "TrainingDiverged": "interp.train.loop:TrainingDiverged",
+    "epoch_windows": "interp.train.loop:epoch_windows",
+    "lr_at": "interp.train.loop:lr_at",
+    "make_optimizer": "interp.train.loop:make_optimizer",
+    "encode_split": "interp.train.prepare:encode_split",
+    "prepare_data": "interp.train.prepare:prepare_data",
+    "run_meta": "interp.train.prepare:run_meta",
+    "package_versions": "interp.versions:package_versions",
+    "_prepare_data": "interp.train.prepare:prepare_data",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _NAMES)
 
 __all__ = [
     "Dist", "TrainConfig", "TrainResult", "Trainer", "TrainingDiverged", "encode_split", "epoch_windows",

@@ -22,7 +22,8 @@ Protocol — to give a new result kind its section (patching, head formation, le
 
    `stage.data` is the results.json dict, `stage.figures` the PNG/SVG files saved beside it (they go
    to the appendix), `stage.run`/`stage.metrics` a training run's run.json/metrics.jsonl.
-2. Add one line to `REGISTRY` below: `"<kind>": "reports.sections.<module>:SECTION"`.
+2. Declare it in the analysis unit's `sections` (`interp.units.Unit`): `"<kind>": "<module>:SECTION"`; the
+   registry (`REGISTRY`) is derived from the units. A unit's section module imports only `interp.kit.*`.
 3. The contract test (tests/unit/test_report_contract.py) runs every analysis on the tiny fixtures and
    asserts each section renders tailored with decodable figures — add your analysis' call there.
 
@@ -46,24 +47,21 @@ from reports.document import Block, Figure, Paragraph, Section
 from reports.generic import generic_blocks
 from reports.sections.base import Built, SectionSpec
 
-# result kind → "module:attribute" of its SectionSpec (imported on first use)
-REGISTRY: dict[str, str] = {
-    "training": "reports.sections.training:SECTION",
-    "generation": "reports.sections.generation:SECTION",
-    "perplexity": "reports.sections.perplexity:SECTION",
-    "leakage": "reports.sections.leakage:SECTION",
-    "attention_maps": "reports.sections.attention_maps:SECTION",
-    "attention_evolution": "reports.sections.attention_evolution:SECTION",
-    "head_formation": "reports.sections.head_formation:SECTION",
-    "ablation": "reports.sections.ablation:SECTION",
-    "ablation_sweep": "reports.sections.ablation_sweep:SECTION",
-    "patching": "reports.sections.patching:SECTION",
-    "coref_probe": "reports.sections.coref:SECTION",
-    "coref_causal": "reports.sections.coref_causal:SECTION",
-    "prompt_sensitivity": "reports.sections.sensitivity:SECTION",
-    "trimmed_eval": "reports.sections.trimmed:SECTION",
-    "regress": "reports.sections.regress:SECTION",
-}
+
+def __getattr__(name: str) -> Any:
+    """`REGISTRY` (result kind → "module:attribute" of its SectionSpec, from the analysis units) and the old
+    `SECTIONS` (every spec, imported on access)."""
+    if name == "REGISTRY":
+        return _registry()
+    if name == "SECTIONS":
+        return all_sections()
+    raise AttributeError(name)
+
+
+def _registry() -> dict[str, str]:
+    from interp.units import sections_table
+
+    return sections_table()
 
 RAW_JSON_CHARS = 20_000  # raw results.json shown (HTML <details>) up to this many characters
 
@@ -72,28 +70,29 @@ class RenderError(UserError):
     """A results file the report cannot render tailored (unknown kind, newer schema, unreadable fields)."""
 
 
-_LOADED: dict[str, SectionSpec] = {}
+_LOADED: dict[str, SectionSpec] = {}  # target -> spec
 
 
 def get_section(kind: str) -> SectionSpec:
     """The SectionSpec of `kind` (imported lazily); RenderError for a kind the registry does not know."""
-    if kind in _LOADED:
-        return _LOADED[kind]
-    ref = REGISTRY.get(kind)
+    registry = _registry()
+    if registry.get(kind) in _LOADED:
+        return _LOADED[registry[kind]]
+    ref = registry.get(kind)
     if ref is None:
-        raise RenderError(f"no report section for result kind {kind!r} (known: {', '.join(sorted(REGISTRY))}); "
+        raise RenderError(f"no report section for result kind {kind!r} (known: {', '.join(sorted(registry))}); "
                           "upgrade interp, or remove that results.json from the folder")
     mod, _, attr = ref.partition(":")
     spec = getattr(importlib.import_module(mod), attr)
     if not isinstance(spec, SectionSpec) or spec.kind != kind:
         raise RuntimeError(f"registry entry {kind!r} → {ref} is not a SectionSpec of that kind")
-    _LOADED[kind] = spec
+    _LOADED[ref] = spec
     return spec
 
 
 def all_sections() -> dict[str, SectionSpec]:
     """Every registered section (imports them all)."""
-    return {k: get_section(k) for k in REGISTRY}
+    return {k: get_section(k) for k in _registry()}
 
 
 def check_stage(stage: Stage) -> None:
@@ -153,9 +152,3 @@ def build_section(stage: Stage, index: int) -> Section:
                    blocks=tuple(blocks), findings=tuple(replace(f, section_id=sid) for f in findings),
                    appendix=tuple(appendix), tailored=True, attention=built.attention, raw=raw_json(data))
 
-
-def __getattr__(name: str) -> Any:
-    """Old import path: `reports.sections.SECTIONS` (every registered spec, imported on access)."""
-    if name == "SECTIONS":
-        return all_sections()
-    raise AttributeError(name)

@@ -4,10 +4,10 @@
 imported until a suite names the kind (`get_kind`), so `interp regress --help` stays light and a broken
 optional kind cannot break the others. Unknown kinds are rejected with one line listing the valid ones.
 
-Adding a metric kind = one module + ONE line in `KINDS`:
+Adding a metric kind = one module + its line in the analysis unit's `regress` (`interp.units.Unit`):
 
     # evals/regress/metrics/mykind.py
-    from evals.regress.protocol import EvalKind, MetricSpec, Param, mean_of, proportion
+    from interp.kit.regress import EvalKind, MetricSpec, Param, mean_of, proportion
 
     def _adapter(model, params, ctx):          # model: a loaded TransformerBridge
         res = my_eval(model, ..., seed=ctx.seed)   # call the eval's ONE public function (no re-implementation)
@@ -45,35 +45,39 @@ from typing import Any
 
 from interp.errors import UserError
 
-# kind name → "module:object" (an `EvalKind`). One line per kind.
-KINDS: dict[str, str] = {
-    "perplexity": "evals.regress.metrics.perplexity:KIND",
-    "trimmed": "evals.regress.metrics.trimmed:KIND",
-    "coref": "evals.regress.metrics.coref:KIND",
-    "ablation": "evals.regress.metrics.ablation:KIND",
-    "generation": "evals.regress.metrics.generation:KIND",
-    "patching": "evals.regress.metrics.patching:KIND",
-}
+
+def __getattr__(name: str) -> Any:
+    """`KINDS`: kind name → "module:object" (an `EvalKind`), derived from the analysis units' `regress`."""
+    if name == "KINDS":
+        return _kinds()
+    raise AttributeError(name)
+
+
+def _kinds() -> dict[str, str]:
+    from interp.units import regress_table
+
+    return regress_table()
 
 _loaded: dict[str, Any] = {}
 
 
 def kind_names() -> list[str]:
     """The registered kind names, sorted."""
-    return sorted(KINDS)
+    return sorted(_kinds())
 
 
 def get_kind(name: Any) -> Any:
     """The `EvalKind` registered as `name` (imported on first use); UserError listing the valid kinds."""
-    if not isinstance(name, str) or name not in KINDS:
+    kinds = _kinds()
+    if not isinstance(name, str) or name not in kinds:
         raise UserError(f"unknown eval kind {name!r}; choose one of: {', '.join(kind_names())}")
-    if name not in _loaded:
-        module, _, obj = KINDS[name].partition(":")
+    if kinds[name] not in _loaded:
+        module, _, obj = kinds[name].partition(":")
         kind = getattr(importlib.import_module(module), obj)
         if getattr(kind, "name", None) != name:
-            raise RuntimeError(f"{KINDS[name]} is registered as {name!r} but is named {getattr(kind, 'name', None)!r}")
-        _loaded[name] = kind
-    return _loaded[name]
+            raise RuntimeError(f"{kinds[name]} is registered as {name!r} but is named {getattr(kind, 'name', None)!r}")
+        _loaded[kinds[name]] = kind
+    return _loaded[kinds[name]]
 
 
 def describe_kinds() -> dict[str, Any]:
