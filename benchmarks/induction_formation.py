@@ -164,6 +164,10 @@ def plot(res: dict[str, Any], path: Path) -> None:
             ax.plot(r["batch_x_context"], r["tokens_trained"], "^", color="tab:red")
     ax.plot([], [], "o", color="tab:blue", label="formed (measured)")
     ax.plot([], [], "^", color="tab:red", label="not formed by (lower bound)")
+    for r in runs:
+        if r.get("onset_tokens"):
+            ax.plot(r["batch_x_context"], r["onset_tokens"], "_", ms=14, color="tab:blue")
+    ax.plot([], [], "_", ms=14, color="tab:blue", label="onset (last probe with score < 0.1)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("batch × context (tokens per step)")
@@ -178,8 +182,12 @@ def plot(res: dict[str, Any], path: Path) -> None:
     ax.axhline(THR_IND, color="k", lw=0.8, ls="--")
     ax.axhline(THR_PREV, color="0.5", lw=0.8, ls="--")
     ax.set_xscale("log")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("tokens")
-    ax.set_ylabel("best head score (solid: induction L1, dotted: prev-token L0)")
+    ax.set_ylabel("best head score")
+    ax.set_title("solid: induction (layer 1), dotted: previous-token (layer 0)", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
