@@ -17,7 +17,7 @@ def test_induction_preset_smoke_train_and_head_formation(tmp_path):
     cfg = meta["config"]
     assert (cfg["corpus"], cfg["tokenizer"], cfg["save_at"]) == ("induction", "word", "log:4,6000-14000:500")
     assert (cfg["batch_size"], cfg["max_steps"], cfg["model"]["d_model"]) == (4, 6, 16)  # flags beat the preset
-    assert cfg["lr"] == 2e-3  # the preset's, not the plain default
+    assert cfg["patience"] == 1000 and cfg["lr"] == 2e-3  # the preset's (plain default patience: 2)
     names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
     assert {"step-000001", "step-000002", "step-000003", "step-000004", "step-000005", "epoch-001"} <= set(names)
     assert meta["tokenizer"]["kind"] == "word" and meta["tokenizer"]["vocab_size"] == 200 + 1 + 2  # words + . + specials
