@@ -24,6 +24,8 @@ from interp.train.hooks import Hooks
 from interp.train.prepare import prepare_data, run_meta
 
 GB = 1e9
+# training defaults when neither the caller nor the preset sets them (the CLI shows these)
+from interp.train.config import TRAIN_DEFAULTS  # noqa: E402,F401  (old import path)
 
 
 def _check_run_dir(run_dir: Path, force: bool) -> None:

@@ -26,10 +26,12 @@ def encode_split(tokenizer, split: data.Split) -> np.ndarray:
 
 def build_tokenizer(cfg: TrainConfig, train_texts: list[str]):
     """The run's tokenizer, fitted on the train split: byte-level BPE of d_vocab tokens, or characters."""
-    from interp.tokenizer import train_bpe, train_char
+    from interp.tokenizer import train_bpe, train_char, train_word
 
     if cfg.tokenizer == "char":
         return train_char(train_texts)
+    if cfg.tokenizer == "word":
+        return train_word(train_texts)
     return train_bpe(train_texts, vocab_size=cfg.model.d_vocab)
 
 
