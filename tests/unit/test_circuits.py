@@ -101,3 +101,52 @@ def test_exact_equals_plain_loop(bridge):
         s, d = names[i]
         ref = _ref_edge(bridge, b, s, d) - base
         torch.testing.assert_close(ex[i], ref, atol=1e-5, rtol=1e-5, msg=f"edge {s}->{d}")
+
+
+def test_eap_ig_one_step_is_eap_and_eap_matches_mask_gradient(bridge):
+    from interp.circuits.methods import ig_scores
+
+    b = _batch(bridge, 2)
+    torch.testing.assert_close(ig_scores(b, 1), ig_scores(b, 1, rows=1))
+    eap = ig_scores(b, 1)
+    # EAP is the derivative of the masked run's metric in the edge mask at 0: check a few by finite differences
+    e = b.graph.n_edges
+    base = b.run(torch.zeros(1, e))[0].mean()
+    big = sorted(range(e), key=lambda i: -abs(float(eap[i])))[:3]
+    for i in big:
+        m = torch.zeros(1, e, dtype=torch.float64)
+        h = 1e-3
+        m[0, i] = h
+        with torch.no_grad():
+            fd = (b.run(m.float())[0].mean() - base) / h
+        assert float(fd) == pytest.approx(float(eap[i]), rel=0.05, abs=1e-4)
+
+
+def test_faithfulness_endpoints_and_result(tiny_gpt2_dir):
+    from interp.circuits.api import circuit
+    from interp.patching.api import Pair
+
+    pairs = [Pair("John lost his keys. Sarah said", "Mary lost his keys. Sarah said", " the", " cat"),
+             Pair("The cat sat on the mat. The", "The the sat on the mat. The", " the", " cat")]
+    res = circuit(str(tiny_gpt2_dir), pairs=pairs, metric="logit-diff", method="eap-ig:3", compare=("exact", "eap"),
+                  curve_points=5, n_boot=50)
+    d = res.to_dict()
+    cv = d["curve"]
+    assert cv["sizes"][0] == 0 and cv["sizes"][-1] == d["n_edges"]
+    assert cv["faithfulness"][0] == pytest.approx(0.0, abs=1e-4)
+    assert cv["faithfulness"][-1] == pytest.approx(1.0, abs=1e-4)
+    assert set(d["comparison"]) == {"eap-ig:3", "eap"}
+    assert len(d["scores"]["exact"]) == d["n_edges"] == len(d["edges"])
+    assert d["circuit"]["rule"].startswith("smallest")
+
+
+def test_eap_ig_closer_to_exact_than_eap(bridge):
+    """Measured on the tiny models: EAP-IG's total absolute error vs exact is well below EAP's (GPT-2: 0.0015 vs
+    0.0068 with 10 steps); Spearman of both is reported by `circuit(compare=...)`."""
+    from interp.circuits.methods import exact_scores, ig_scores
+
+    b = _batch(bridge, 2)
+    ex = exact_scores(b).mean(1)
+    err_eap = (ig_scores(b, 1) - ex).abs().sum()
+    err_ig = (ig_scores(b, 10) - ex).abs().sum()
+    assert float(err_ig) < 0.7 * float(err_eap)
