@@ -40,6 +40,7 @@ BUILTIN: tuple[str, ...] = (
     "interp.attention.unit:UNIT",
     "interp.ablation.unit:UNIT",
     "interp.patching.unit:UNIT",
+    "interp.circuits.unit:UNIT",
     "interp.importers.unit:UNIT",
     "evals.unit:UNIT",
     "evals.trimmed.unit:UNIT",

@@ -120,6 +120,7 @@ class Graph:
         return [(src[s], d) for d, nu in self.dests() for s in range(nu)]
 
 
+@torch.no_grad()
 def check_supported(bridge: Any, cache: dict[str, torch.Tensor], graph: Graph) -> None:
     """UserError unless attn_out = Σ heads + b_O and the residual adds attn then MLP (checked on a clean run)."""
     for layer in range(graph.n_layers):
@@ -143,6 +144,7 @@ def head_outputs(bridge: Any, layer: int, z: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nthe,hed->hntd", z, bridge.blocks[layer].attn.W_O)
 
 
+@torch.no_grad()
 def source_outputs(bridge: Any, cache: dict[str, torch.Tensor], graph: Graph) -> torch.Tensor:
     """Every source's output in a cached run: (n_src, B, T, d_model)."""
     outs = [cache["blocks.0.hook_resid_pre"][None]]

@@ -150,3 +150,18 @@ def test_eap_ig_closer_to_exact_than_eap(bridge):
     err_eap = (ig_scores(b, 1) - ex).abs().sum()
     err_ig = (ig_scores(b, 10) - ex).abs().sum()
     assert float(err_ig) < 0.7 * float(err_eap)
+
+
+def test_report_and_figures(tiny_gpt2_dir, tmp_path):
+    from interp.circuits.api import circuit
+    from interp.patching.api import Pair
+    from reports.api import report
+
+    res = circuit(str(tiny_gpt2_dir), pairs=[Pair("John lost his keys. Sarah said", "Mary lost his keys. Sarah said",
+                                                   " the", " cat")], method="eap", curve_points=4, n_boot=0)
+    paths = res.save(tmp_path / "results" / "circuit")
+    assert {p.name for p in paths} >= {"circuit_graph.svg", "circuit_faithfulness.png", "results.json"}
+    rep = report(tmp_path / "results", out=tmp_path / "report", format="html")
+    html = open(rep.outputs["html"], encoding="utf-8").read()
+    assert "Circuits (edge attribution)" in html
+    assert any(line.startswith("Circuit (eap") for line in rep.findings)
