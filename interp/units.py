@@ -41,6 +41,7 @@ BUILTIN: tuple[str, ...] = (
     "interp.ablation.unit:UNIT",
     "interp.patching.unit:UNIT",
     "interp.circuits.unit:UNIT",
+    "interp.lens.unit:UNIT",
     "interp.importers.unit:UNIT",
     "evals.unit:UNIT",
     "evals.trimmed.unit:UNIT",
