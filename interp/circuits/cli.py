@@ -64,3 +64,39 @@ def circuit_cmd(
     d = res.to_dict()
     res.save(out)
     emit(d, None, as_json, _summary(d) + f"\nresults: {out / 'results.json'}")
+
+
+@app.command("circuit-formation")
+def circuit_formation_cmd(
+    series: Annotated[list[str], typer.Argument(
+        help="Run dir | folder of checkpoint-N/ or model dirs | several model dirs | org/name@rev,... | nanoGPT .pt.")],
+    pairs: Annotated[Path, typer.Option("--pairs", help="JSONL of pairs: clean, corrupt, optional answer, wrong.")],
+    metric: MetricOpt = "logit-diff",
+    method: Annotated[str, typer.Option("--method", help="eap | eap-ig[:STEPS] (default 10 steps).")] = "eap-ig:10",
+    size: Annotated[int, typer.Option("--size", help="Edges in each checkpoint's circuit (its top-K).")] = 20,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples over pairs.")] = 1000,
+    x: Annotated[str | None, typer.Option("--x", help="x axis: step | tokens | epoch | checkpoint.")] = None,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Tokenizer dir for checkpoints without one.")] = None,
+    out: OutOpt = Path("circuit-formation"),
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """EAP-IG circuits on every checkpoint: top-edge scores vs tokens, and when the circuit's faithfulness first
+    reaches and stays >= 0.8 (shards over checkpoints under torchrun)."""
+    from interp.attention import is_main_process
+    from interp.circuits.formation import circuit_formation
+    from interp.seeding import set_seed
+
+    set_seed(seed)
+    res = circuit_formation(series if len(series) > 1 else series[0], pairs=pairs, metric=metric, method=method,
+                            size=size, n_boot=n_boot, x=x, seed=seed, device=device, tokenizer=tokenizer)
+    if not is_main_process():
+        return
+    d = res.to_dict()
+    res.save(out)
+    at = d["formed_at"]
+    emit(d, None, as_json, f"{len(d['x'])} checkpoints, top-{d['size']} circuits of {d['n_edges']} edges: faithfulness "
+         + ", ".join("n/a" if f is None else f"{f:.2f}" for f in d["faithfulness"])
+         + (f"\n  formed (>= {d['target']} to the end) at {d['x_name']} {at} ({d['formed_label']})" if at is not None
+            else f"\n  faithfulness never stays >= {d['target']}") + f"\nresults: {out / 'results.json'}")

@@ -108,9 +108,14 @@ def draw_formation(fig: Any, d: dict[str, Any]) -> None:
     ax.set_xlabel(d["x_name"])
     ax.legend(fontsize=5, frameon=False)
     ax = axes[2]
-    loss = [float("nan") if v is None else v for v in d.get("loss", [])]
-    if loss and any(v == v for v in loss):
-        ax.plot(x, loss, marker="o", markersize=3, color="black")
+    xk = {"tokens": "tokens", "step": "step", "epoch": "epoch"}.get(d["x_name"])
+    for key in ("train_loss", "val_loss"):
+        pts = [(r[xk], r[key]) for r in d.get("loss_curve", ()) if xk and r.get(xk) is not None
+               and isinstance(r.get(key), (int, float))]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key, linewidth=1)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6, frameon=False)
     ax.set_title("loss (from the series)", fontsize=8)
     ax.set_xlabel(d["x_name"])
     for a in axes:
