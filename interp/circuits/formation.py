@@ -52,7 +52,7 @@ def _one(bridge: Any, pair_list: list[Any], spec: Any, method: str, size: int, n
     import numpy as np
     import torch
 
-    from interp.circuits.api import faithfulness
+    from interp.circuits.config import faithfulness
     from interp.circuits.graph import Graph, check_supported
     from interp.circuits.methods import random_mask, top_mask
     from interp.circuits.run import batches, per_pair, scores
@@ -93,7 +93,7 @@ def circuit_formation(series: Any, *, pairs: Any, metric: str = "logit-diff", me
                       tokenizer: str | None = None, meta: str | None = None) -> CircuitFormationResult:
     """EAP-IG circuits on every checkpoint of `series` (anything `interp.series.as_series` reads)."""
     from interp.attention.evolution import _gather, _world
-    from interp.circuits.api import TARGET, CircuitConfig, parse_method
+    from interp.circuits.config import TARGET, CircuitConfig, parse_method
     from interp.patching.api import load_pairs
     from interp.patching.metrics import MetricSpec
     from interp.series import CheckpointSeries, as_series

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from interp.circuits.api import TARGET, TOP_RECALL, CircuitConfig, CircuitResult, curve_sizes, faithfulness, parse_method
+from interp.circuits.config import (
+    TARGET,
+    TOP_RECALL,
+    CircuitConfig,
+    CircuitResult,
+    curve_sizes,
+    faithfulness,
+    parse_method,
+)
 from interp.circuits.graph import Graph, check_supported
 from interp.circuits.methods import Batch, circuit_metrics, exact_scores, ig_scores, random_mask, top_mask
 from interp.errors import UserError

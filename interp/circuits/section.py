@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from interp.circuits.draw import draw_curve, draw_formation, draw_graph
-from interp.kit.section import Built, Chart, Finding, SectionSpec, Table, ci_text, headline, is_number, verdict_vs
+from interp.kit.section import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    Table,
+    ci_text,
+    headline,
+    is_number,
+    verdict_vs,
+)
 from interp.kit.stage import Stage
 
 

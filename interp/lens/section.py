@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from interp.kit.section import Built, Chart, Finding, SectionSpec, Table, ci_text, headline, is_number, verdict_vs
+from interp.kit.section import (
+    Built,
+    Chart,
+    Finding,
+    SectionSpec,
+    Table,
+    ci_text,
+    headline,
+    is_number,
+    verdict_vs,
+)
 from interp.kit.stage import Stage
 from interp.lens.draw import draw_lens, draw_series
 
