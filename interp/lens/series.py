@@ -26,6 +26,8 @@ class LensSeriesResult(FrozenResult):
 
 def lens_series(series: Any, *, prompt: str, answer: str, x: str | None = None, seed: int = 0,
                 device: str = "cpu") -> LensSeriesResult:
+    """Logit lens on every checkpoint of `series` (anything `interp.series.as_series` reads): the first layer
+    whose lens puts `answer` top-1 at the last position of `prompt`, and P(answer) per layer."""
     import torch
 
     from interp.lens import core

@@ -57,7 +57,11 @@ def test_circuit_formation_runs(series_dirs, tmp_path):
     d = res.to_dict()
     assert len(d["faithfulness"]) == 3 and d["x_name"] in ("step", "checkpoint")
     assert len(d["edge_scores"]) == 10 and all(len(v) == 3 for v in d["edge_scores"].values())
-    assert {p.name for p in res.save(tmp_path)} >= {"circuit_formation.png", "results.json"}
+    assert {p.name for p in res.save(tmp_path / "results" / "cf")} >= {"circuit_formation.png", "results.json"}
+    from reports.api import report
+
+    rep = report(tmp_path / "results", out=tmp_path / "report", format="html")
+    assert "Circuit formation" in open(rep.outputs["html"], encoding="utf-8").read()
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),

@@ -47,3 +47,17 @@ def test_lens_report(tiny_gpt2_dir, tmp_path):
     res.save(tmp_path / "results" / "lens")
     rep = report(tmp_path / "results", out=tmp_path / "report", format="html")
     assert "Logit and tuned lens" in open(rep.outputs["html"], encoding="utf-8").read()
+
+
+def test_lens_series_and_report(tiny_gpt2_dir, tmp_path):
+    from interp.lens.series import lens_series
+    from reports.api import report
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.symlink_to(tiny_gpt2_dir)
+    b.symlink_to(tiny_gpt2_dir)
+    res = lens_series([str(a), str(b)], prompt="The cat sat on the", answer=" the")
+    assert len(res.top1_layer) == 2 and res.top1_layer[0] == res.top1_layer[1]
+    res.save(tmp_path / "results" / "ls")
+    rep = report(tmp_path / "results", out=tmp_path / "report", format="html")
+    assert "Lens over checkpoints" in open(rep.outputs["html"], encoding="utf-8").read()

@@ -26,6 +26,10 @@ from tests.report_tree import build_tree
 NOT_PRODUCED = {
     "regress": "needs a suite + baseline; covered by tests/unit/test_regress.py",
     "leakage": "only nested inside perplexity results by the CLI",
+    "circuit": "rendered through reports.api.report in tests/unit/test_circuits.py",
+    "circuit_formation": "rendered through reports.api.report in tests/unit/test_circuit_formation.py",
+    "lens": "rendered through reports.api.report in tests/unit/test_lens.py",
+    "lens_series": "rendered through reports.api.report in tests/unit/test_lens.py",
 }
 
 
