@@ -44,6 +44,8 @@ BUILTIN: tuple[str, ...] = (
     "interp.attention.unit:UNIT",
     "interp.ablation.unit:UNIT",
     "interp.patching.unit:UNIT",
+    "interp.circuits.unit:UNIT",
+    "interp.lens.unit:UNIT",
     "interp.importers.unit:UNIT",
     "evals.unit:UNIT",
     "evals.finetune_unit:UNIT",

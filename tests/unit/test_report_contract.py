@@ -30,6 +30,10 @@ NOT_PRODUCED = {
     "sweep": "a multi-run sweep; rendered from a real sweep in tests/integration/test_sweep.py",
     "finetune_compare": "needs a parent + fine-tuned child run; rendered in tests/unit/test_finetune.py",
     "training_curves": "Python-only result; rendered from a real parent/child pair in tests/unit/test_finetune.py",
+    "circuit": "rendered through reports.api.report in tests/unit/test_circuits.py",
+    "circuit_formation": "rendered through reports.api.report in tests/unit/test_circuit_formation.py",
+    "lens": "rendered through reports.api.report in tests/unit/test_lens.py",
+    "lens_series": "rendered through reports.api.report in tests/unit/test_lens.py",
 }
 
 
