@@ -44,8 +44,10 @@ class _Interp(types.ModuleType):
     """The `interp` package: submodules bound under a public function's name become callable."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in API and isinstance(value, types.ModuleType) and type(value) is types.ModuleType:
-            value.__class__ = _CallableModule
+        if name in API and isinstance(value, types.ModuleType) and not isinstance(value, _CallableModule):
+            cls = type(value)  # a plain module, or a lazy package (interp.lazy) whose __setattr__ is kept
+            value.__class__ = (_CallableModule if cls is types.ModuleType
+                               else type(f"_Callable{cls.__name__}", (_CallableModule, cls), {}))
         super().__setattr__(name, value)
 
 
