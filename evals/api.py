@@ -14,14 +14,8 @@ def _load_hf(model: Any, device: str) -> tuple[str, Any, Any]:
     """(name, HF model, tokenizer) from a reference or a loaded bridge / HF model (with `.tokenizer`)."""
     from interp import hooked
 
-    if isinstance(model, (str, Path)):
-        hf, tok = hooked.load_hf(str(model), device=device)
-        return str(model), hf, tok
-    hf = getattr(model, "original_model", model)
-    tok = getattr(model, "tokenizer", None)
-    if tok is None:
-        raise UserError("this model has no tokenizer; load it with interp.load(ref) or set model.tokenizer")
-    return type(hf).__name__, hf, tok
+    hf, tok, info = hooked.load_hf_model(model, device)
+    return info.name, hf, tok
 
 
 def perplexity(model: Any, *, text: str | Path | None = None, split: str | None = None, stride: int | None = None,
@@ -37,15 +31,16 @@ def perplexity(model: Any, *, text: str | Path | None = None, split: str | None 
     """
     from evals.perplexity import PerplexityConfig
     from evals.perplexity import perplexity as score
-    from evals.text_input import eval_text
-    from evals.text_input import train_text as train_docs
     from interp import hooked
+    from interp.eval_text import eval_text
+    from interp.eval_text import train_text as train_docs
+    from interp.model_ref import reference_of
     from interp.seeding import set_seed
 
     set_seed(seed)
     cfg = PerplexityConfig(context=context, stride=stride, max_tokens=max_tokens, batch_size=batch_size,
                            leakage_n=ngram)
-    ref = str(model) if isinstance(model, (str, Path)) else ""
+    ref = reference_of(model) or ""
     meta = hooked.run_metadata(ref) if ref else None
     ev = eval_text(ref or "model", meta, Path(text) if text is not None else None, split)
     if leakage_check:

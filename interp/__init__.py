@@ -26,8 +26,7 @@ import types
 from typing import Any
 
 from interp.api import API, checked, target
-
-__version__ = "0.1.0"
+from interp.versions import __version__  # noqa: F401
 
 
 class _CallableModule(types.ModuleType):
@@ -45,19 +44,22 @@ class _Interp(types.ModuleType):
     """The `interp` package: submodules bound under a public function's name become callable."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in API and isinstance(value, types.ModuleType) and type(value) is types.ModuleType:
-            value.__class__ = _CallableModule
+        if name in API and isinstance(value, types.ModuleType) and not isinstance(value, _CallableModule):
+            cls = type(value)  # a plain module, or a lazy package (interp.lazy) whose __setattr__ is kept
+            value.__class__ = (_CallableModule if cls is types.ModuleType
+                               else type(f"_Callable{cls.__name__}", (_CallableModule, cls), {}))
         super().__setattr__(name, value)
 
 
-_wrapped: dict[str, Any] = {}
+_wrapped: dict[tuple[str, str], Any] = {}
 
 
 def _function(name: str) -> Any:
-    if name not in _wrapped:
+    key = (name, API[name])  # a unit registered again under the same name may point elsewhere
+    if key not in _wrapped:
         obj = target(name)
-        _wrapped[name] = checked(name, obj) if inspect.isfunction(obj) else obj
-    return _wrapped[name]
+        _wrapped[key] = checked(name, obj) if inspect.isfunction(obj) else obj
+    return _wrapped[key]
 
 
 def __getattr__(name: str) -> Any:
@@ -67,9 +69,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'interp' has no attribute {name!r}")
     if importlib.util.find_spec(f"interp.{name}") is not None:  # a subpackage of the same name
         return importlib.import_module(f"interp.{name}")  # bound (callable) by _Interp.__setattr__
-    value = _function(name)
-    globals()[name] = value
-    return value
+    return _function(name)  # not cached as a module global: a unit unregistered later is gone at once
 
 
 def __dir__() -> list[str]:

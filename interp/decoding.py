@@ -7,13 +7,16 @@ the models here are small and the generations short; each step re-runs the (cont
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from interp.errors import UserError
+from interp.results import FrozenResult
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]  # (B, T) int64 -> (B, T, d_vocab)
 
@@ -109,3 +112,55 @@ def distinct_n(tokens: list, n: int) -> float:
     """Fraction of distinct n-grams among all n-grams (1.0 = no repetition; 0 if no n-grams)."""
     grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
+
+
+# ----------------------------------------------------------------------------- `interp generate`
+MAX_NEW_TOKENS = 100_000  # upper bound for every command that generates (generate -n, ablate -n)
+
+
+@dataclass(frozen=True)
+class Generation(FrozenResult):
+    kind: str = "generation"
+    model: str = ""
+    prompt: str = ""
+    decoding: str = "greedy"
+    seed: int = 0
+    prompt_tokens: int = 0
+    prompt_tokens_dropped: int = 0
+    n_ctx: int = 0
+    slid_window: bool = False  # generation went past n_ctx: the model saw only the last n_ctx tokens
+    completion: str = ""
+    completion_tokens: tuple[int, ...] = ()
+    distinct_1: float = 0.0
+    distinct_2: float = 0.0
+
+
+def generate_text(model: Any, prompt: str, *, max_new_tokens: int = 40, temperature: float = 0.0,
+                  top_k: int | None = None, device: str = "cpu", seed: int = 0, progress: bool = False) -> Generation:
+    """Continue `prompt` with greedy (temperature 0), temperature or top-k decoding (seeded).
+
+    `model` is a model reference (run dir, HF dir, hub id, ...) or a loaded HF causal LM with `.tokenizer` set.
+    Past the context window the window slides (as nanoGPT's `generate`): each new token sees the last n_ctx
+    tokens. The prompt keeps its last n_ctx − 1 tokens (BOS first, `interp.tokens`).
+    """
+    from interp import hooked
+    from interp.tokens import encode_prompt
+
+    if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
+        raise UserError(f"max_new_tokens must be an integer in 1..{MAX_NEW_TOKENS}, got {max_new_tokens!r}")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise UserError("prompt is empty; pass some text to continue")
+    dec = Decoding(temperature=temperature or (1.0 if top_k else 0.0), top_k=top_k)  # top-k alone: T = 1
+    if not isinstance(model, (str, os.PathLike)) and getattr(model, "tokenizer", None) is None:
+        raise UserError("this model has no tokenizer; save one next to the weights (tokenizer.save_pretrained)")
+    hf, tok, info = hooked.load_hf_model(model, device)
+    name = info.name
+    n_ctx = int(getattr(hf.config, "n_positions", None) or getattr(hf.config, "max_position_embeddings", 1024))
+    p = encode_prompt(tok, prompt, n_ctx=n_ctx, reserve=1)
+    ids = torch.tensor([p.ids], device=device)  # (1, T)
+    full = generate(hf_logits_fn(hf), ids, max_new_tokens, n_ctx, dec, seed=seed)
+    new = full[0, ids.shape[1]:].tolist()
+    return Generation(model=name, prompt=prompt, decoding=dec.name, seed=seed, prompt_tokens=len(p.ids),
+                      prompt_tokens_dropped=p.n_dropped, n_ctx=n_ctx, slid_window=len(p.ids) + len(new) > n_ctx,
+                      completion=tok.decode(new), completion_tokens=tuple(new),
+                      distinct_1=distinct_n(new, 1), distinct_2=distinct_n(new, 2))

@@ -30,6 +30,7 @@ import transformers
 
 from interp import gguf as _gguf
 from interp.errors import UserError
+from interp.model_ref import ModelInfo, as_reference, model_info, remember
 
 transformers.utils.logging.disable_progress_bar()
 transformers.utils.logging.set_verbosity_error()
@@ -168,11 +169,14 @@ def _check_local_dir(d: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- HF loading
-def _hub_error(ref: str, e: Exception) -> UserError:
+def hub_error(ref: str, e: Exception) -> UserError:
     return UserError(
         f"could not load {ref!r} from the Hugging Face hub ({type(e).__name__}): no network or no access; "
         "pass a local checkpoint dir, or run with network (and HF_TOKEN for gated models)"
     )
+
+
+_hub_error = hub_error  # old private name
 
 
 def hub_reachable(timeout: float = 3.0, offline_vars: tuple[str, ...] = ("HF_HUB_OFFLINE",)) -> bool:
@@ -264,7 +268,37 @@ def load(ref: str, device: str = "cpu", dtype: torch.dtype = torch.float32):
             f"TransformerLens cannot hook {ref!r} ({model.config.model_type}): {type(e).__name__}: {str(e)[:160]}"
         ) from None
     bridge.eval()
-    return bridge
+    return remember(bridge, ref)
+
+
+def load_model(model: Any, device: str = "cpu") -> tuple[Any, ModelInfo]:
+    """THE loader: a model reference (str / path) or an already loaded model -> (bridge, ModelInfo).
+
+    A reference is loaded with `load` (and remembered); a loaded model is used as is (`device` ignored) and
+    keeps the name of the reference it was loaded from, so results JSON names the model identically either way.
+    """
+    ref = as_reference(model)
+    if ref is not None:
+        return load(ref, device=device), ModelInfo(name=ref, ref=ref)
+    if not hasattr(model, "cfg"):
+        raise UserError(f"model must be a model reference or a loaded model, got {type(model).__name__}")
+    return model, model_info(model)
+
+
+def load_hf_model(model: Any, device: str = "cpu") -> tuple[Any, Any, ModelInfo]:
+    """(HF model, tokenizer, ModelInfo) for a reference or a loaded bridge / HF model with `.tokenizer`."""
+    ref = as_reference(model)
+    if ref is not None:
+        hf, tok = load_hf(ref, device=device)
+        return remember(hf, ref), tok, ModelInfo(name=ref, ref=ref)
+    hf = getattr(model, "original_model", model)
+    tok = getattr(model, "tokenizer", None)
+    if tok is None:
+        raise UserError("this model has no tokenizer; load it with interp.load(ref) or set model.tokenizer")
+    info = model_info(model)
+    if info.ref is None and model is not hf:
+        info = model_info(hf)
+    return hf, tok, info
 
 
 def run_metadata(ref: str) -> dict[str, Any] | None:

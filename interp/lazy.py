@@ -25,6 +25,22 @@ def lazy_exports(package: str, names: dict[str, str]) -> tuple[Callable[[str], A
     def __dir__() -> list[str]:
         return sorted(names)
 
+    import sys
+    import types
+
+    class _Package(types.ModuleType):
+        """Keeps an exported function when the import system binds a submodule of the same name over it
+        (`interp.ablation.sweep` stays the function after `interp.ablation.sweep` the module is imported)."""
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            module, _, attr = names.get(name, "").partition(":")
+            if attr and isinstance(value, types.ModuleType) and value.__name__ == module == f"{package}.{name}":
+                value = getattr(value, attr, value)  # the module has run to its end: its attribute exists
+            super().__setattr__(name, value)
+
+    mod = sys.modules.get(package)
+    if mod is not None and type(mod) is types.ModuleType:
+        mod.__class__ = _Package
     return __getattr__, __dir__
 
 

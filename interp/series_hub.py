@@ -13,7 +13,6 @@ import re
 from collections.abc import Sequence
 
 from interp.errors import UserError
-from interp.series import Checkpoint, CheckpointSeries
 
 _HUB_SPEC = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.\-]*/[\w.\-]+)@(?P<sel>.*)$")
 _REV = re.compile(r"^[\w.\-/]+$")
@@ -73,8 +72,9 @@ def select_revisions(selector: str, available: Sequence[str] | None) -> list[str
     return revs
 
 
-def from_hub(text: str) -> CheckpointSeries:
-    """'org/name@step0,step1000' | '@log' | '@every:N' -> a series of hub revisions (loaded lazily)."""
+def hub_checkpoints(text: str) -> list[dict]:
+    """'org/name@step0,step1000' | '@log' | '@every:N' -> the fields of each hub revision's `Checkpoint`
+    (interp.series builds the series: this module stays below it)."""
     from interp import hooked
 
     repo, sel = parse_hub_spec(text)
@@ -83,17 +83,17 @@ def from_hub(text: str) -> CheckpointSeries:
         if not re.fullmatch(r"log|every:\d+", sel):
             raise UserError(f"revision spec {text!r} does not parse; use @every:N with an integer N")
         if not hooked.hub_reachable():
-            raise hooked._hub_error(repo, ConnectionError("hub unreachable"))
+            raise hooked.hub_error(repo, ConnectionError("hub unreachable"))
         try:
             available = _list_refs(repo)
         except Exception as e:  # noqa: BLE001
-            raise hooked._hub_error(repo, e) from None
+            raise hooked.hub_error(repo, e) from None
     revs = select_revisions(sel, available)
     per = next((v for k, v in TOKENS_PER_STEP.items() if repo.startswith(k)), None)
     cks = []
     for r in revs:
         m = _STEP_NAME.match(r)
         step = int(m.group(1)) if m else None
-        cks.append(Checkpoint(label=r, ref=repo, step=step, revision=r,
-                              tokens_seen=step * per if per is not None and step is not None else None))
-    return CheckpointSeries(text, "hub", tuple(cks))
+        cks.append({"label": r, "ref": repo, "step": step, "revision": r,
+                    "tokens_seen": step * per if per is not None and step is not None else None})
+    return cks

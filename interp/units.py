@@ -19,7 +19,9 @@ and adds ONE line to `BUILTIN` below ("interp.lens.unit:UNIT"). The CLI app (`in
 public API table (`interp.api.API`), the figure registry (`interp.figures`), the report sections
 (`reports.sections`) and the regress kinds (`evals.regress.metrics`) are all read from here. Targets are
 "module:attribute" strings, imported only when used, so `interp --help` and `interp report` stay
-torch-free. Tests (or plugins) add a unit at run time with `register(unit)`.
+torch-free. Tests (or plugins) add a unit at run time with `register(unit)`, or for every process (the
+console script too) with the environment variable `INTERP_UNITS="my_pkg.unit:UNIT,other.unit:UNIT"`
+(each a "module:attribute" of a `Unit`; a broken entry fails loudly naming it).
 
 Layers: a unit's `section` module imports only torch-free code below reports (`interp.kit.*`), its `cli`
 module is shell code (typer + `interp.cli` helpers), everything else is analysis code. See
@@ -29,6 +31,7 @@ docs/architecture.md.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,12 +39,16 @@ from typing import Any
 # One line per analysis unit: "module:attribute" of its `Unit` declaration.
 BUILTIN: tuple[str, ...] = (
     "interp.train.unit:UNIT",
+    "interp.sweep.unit:UNIT",
     "interp.decoding_unit:UNIT",
     "interp.attention.unit:UNIT",
     "interp.ablation.unit:UNIT",
     "interp.patching.unit:UNIT",
+    "interp.circuits.unit:UNIT",
+    "interp.lens.unit:UNIT",
     "interp.importers.unit:UNIT",
     "evals.unit:UNIT",
+    "evals.finetune_unit:UNIT",
     "evals.trimmed.unit:UNIT",
     "evals.regress.unit:UNIT",
     "probes.unit:UNIT",
@@ -87,6 +94,8 @@ class Unit:
 
 _registered: list[Unit] = []
 _builtin: list[Unit] | None = None
+_env: tuple[str, list[Unit]] | None = None  # (INTERP_UNITS value, its units)
+ENV_VAR = "INTERP_UNITS"
 
 
 def resolve(target: str) -> Any:
@@ -109,17 +118,45 @@ def unregister(name: str) -> None:
     _registered[:] = [u for u in _registered if u.name != name]
 
 
+def _load_units(targets: tuple[str, ...], where: str) -> list[Unit]:
+    out = []
+    for t in targets:
+        try:
+            u = resolve(t)
+        except (ImportError, AttributeError, ValueError) as e:
+            raise ImportError(f"{where}: cannot import unit {t!r} ({type(e).__name__}: {e})") from e
+        if not isinstance(u, Unit):
+            raise TypeError(f"{where}: {t} is not a Unit")
+        out.append(u)
+    return out
+
+
+def _env_units() -> list[Unit]:
+    """The units named in $INTERP_UNITS (re-read when the variable changes)."""
+    global _env
+    value = os.environ.get(ENV_VAR, "")
+    if _env is None or _env[0] != value:
+        targets = tuple(t.strip() for t in value.split(",") if t.strip())
+        _env = (value, [])  # while importing them (their modules may import interp): none yet, no recursion
+        try:
+            _env = (value, _load_units(targets, ENV_VAR))
+        except BaseException:
+            _env = None
+            raise
+    return _env[1]
+
+
 def units() -> list[Unit]:
-    """Every unit: the built-in declarations (imported once, torch-free) then the registered ones."""
+    """Every unit: the built-in declarations (imported once, torch-free), those named in $INTERP_UNITS, then
+    the registered ones (a later unit replaces an earlier one of the same name)."""
     global _builtin
     if _builtin is None:
-        loaded = [resolve(t) for t in BUILTIN]
-        for t, u in zip(BUILTIN, loaded, strict=True):
-            if not isinstance(u, Unit):
-                raise TypeError(f"{t} is not a Unit")
-        _builtin = loaded
-    names = {u.name for u in _registered}
-    return [u for u in _builtin if u.name not in names] + list(_registered)
+        _builtin = _load_units(BUILTIN, "interp.units.BUILTIN")
+    out: dict[str, Unit] = {}
+    for u in [*_builtin, *_env_units(), *_registered]:
+        out.pop(u.name, None)
+        out[u.name] = u
+    return list(out.values())
 
 
 def _table(attr: str) -> dict[str, str]:
@@ -175,5 +212,5 @@ def cli_modules() -> tuple[tuple[str, ...], dict[str, tuple[str, tuple[str, ...]
     return tuple(top), {g: (h, tuple(m)) for g, (h, m) in groups.items()}
 
 
-__all__ = ["BUILTIN", "CLI_GROUPS", "Unit", "api_table", "cli_modules", "figures_table", "regress_table",
+__all__ = ["BUILTIN", "CLI_GROUPS", "ENV_VAR", "Unit", "api_table", "cli_modules", "figures_table", "regress_table",
            "register", "resolve", "sections_table", "unregister", "units"]

@@ -6,14 +6,13 @@ import platform
 import subprocess
 from pathlib import Path
 
+__version__ = "0.1.0"  # the interp version (re-exported as interp.__version__)
 PACKAGES = ("torch", "transformers", "transformer-lens", "tokenizers", "safetensors", "numpy")
 
 
 def package_versions() -> dict[str, str]:
     """{"python": ..., "interp": ..., "<package>": version} for the installed packages in `PACKAGES`."""
     import importlib.metadata as md
-
-    from interp import __version__
 
     vs = {"python": platform.python_version(), "interp": __version__}
     for pkg in PACKAGES:

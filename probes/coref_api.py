@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 
@@ -22,14 +21,13 @@ def coref(model: Any, *, data: str = "builtin", top_k: int = 5, batch_size: int 
     set_seed(seed)
     config = CorefConfig(top_k=top_k, batch_size=batch_size, query=query, seed=seed)
     label, examples = load_probe_set(data)  # validated before the model loads
-    if isinstance(model, (str, os.PathLike)):
-        name, bridge = str(os.fspath(model)), _load(model, device)
-    else:
-        name, bridge = "", model
+    name, bridge = _load(model, device)
     return coref_probe(bridge, examples, config, model=name, probe_set=label, progress=progress)
 
 
-def _load(model: Any, device: str) -> Any:
-    from interp.api import load
+def _load(model: Any, device: str) -> tuple[str, Any]:
+    from interp import hooked
+    from interp.devices import check_device
 
-    return load(model, device=device)
+    bridge, info = hooked.load_model(model, check_device(device))
+    return info.name, bridge

@@ -116,11 +116,8 @@ def _bootstrap(samples: np.ndarray, seed: int, n: int = N_BOOTSTRAP) -> tuple[fl
 def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig = CausalConfig(), model: str = "",
                  probe_set: str = "", progress: bool = False) -> CorefCausalResult:
     """Causal coreference probe (module doc) on a loaded bridge. Pure: no printing, no files."""
-    import torch
-
-    from interp.patching.api import _groups, encode_pairs, patch
-    from interp.patching.core import Runs, patch_together
-    from interp.patching.metrics import MetricSpec, RowTargets, spearman
+    from interp.patching.api import patch, patch_heads
+    from interp.patching.metrics import spearman
     from probes.coref import CorefConfig, coref_probe
 
     if not examples:
@@ -130,14 +127,14 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
         raise UserError(f"none of the {len(examples)} examples has a usable corrupted twin ({skipped}); "
                         "give `corrupt` (the corrupted text before the pronoun) in the JSONL rows")
     methods = tuple(m.strip() for m in config.method.split(",") if m.strip())
-    res = patch(bridge, pairs=pairs, metric="logit-diff", components=config.components, method=methods,
-                direction="denoise", top_k=max(10, config.top_k), seed=config.seed, progress=progress).to_dict()
-    L, H = res["n_layers"], res["n_heads"]
+    patched = patch(bridge, pairs=pairs, metric="logit-diff", components=config.components, method=methods,
+                    direction="denoise", top_k=max(10, config.top_k), seed=config.seed, progress=progress)
+    L, H = patched.n_layers, patched.n_heads
     main = "exact" if "exact" in methods else methods[0]
-    heads = res["components"]["heads"][main]
+    heads = patched.components["heads"][main]
     frac = np.array([[np.nan if v is None else v for v in row] for row in heads["fraction"]], dtype=float)
-    clean_v = np.array([p["clean_metric"] for p in res["pairs"]])
-    corrupt_v = np.array([p["corrupt_metric"] for p in res["pairs"]])
+    clean_v = np.array([p["clean_metric"] for p in patched.pairs])
+    corrupt_v = np.array([p["corrupt_metric"] for p in patched.pairs])
     gap = float(clean_v.mean() - corrupt_v.mean())
     per_pair = np.array(heads["per_pair"], dtype=float) if "per_pair" in heads else None  # (L, H, n)
     order = sorted(((layer, h) for layer in range(L) for h in range(H)),
@@ -150,19 +147,11 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
             rec["ci_low"], rec["ci_high"] = _bootstrap(samples, config.seed)
         top.append(rec)
 
-    # the top-k carriers patched together
-    spec = MetricSpec.parse("logit-diff")
-    enc = encode_pairs(bridge.tokenizer, pairs, spec, int(bridge.cfg.n_ctx))
-    together = np.zeros(len(pairs))
-    chosen = [(r["layer"], r["head_index"]) for r in top]
-    for idx in _groups(enc):
-        clean = torch.tensor([enc[i].clean for i in idx])
-        tg = RowTargets(torch.tensor([enc[i].answer for i in idx]), torch.tensor([enc[i].wrong for i in idx]), clean)
-        runs = Runs(torch.tensor([enc[i].corrupt for i in idx]), clean, tg)
-        together[idx] = patch_together(bridge, runs, chosen, "logit-diff").double().numpy()
-    samples = (together - corrupt_v) / gap
-    lo, hi = _bootstrap(samples, config.seed)
-    together_rec = {"heads": [r["head"] for r in top], "fraction": float(samples.mean()), "ci_low": lo, "ci_high": hi}
+    # the top-k carriers patched together (per pair: (patched_i − corrupt_i) / mean gap)
+    together = patch_heads(bridge, ",".join(r["head"] for r in top), pairs=pairs, metric="logit-diff",
+                           direction="denoise")
+    lo, hi = _bootstrap(np.asarray(together.per_pair, dtype=float), config.seed)
+    together_rec = {"heads": [r["head"] for r in top], "fraction": together.fraction, "ci_low": lo, "ci_high": hi}
 
     # the attention probe on the same examples: who LOOKS at the antecedent
     probe = coref_probe(bridge, [examples[i] for i in used], CorefConfig(top_k=config.top_k, batch_size=config.batch_size,
@@ -179,14 +168,14 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
         "top_k": config.top_k, "overlap": sorted(carry_set & look_set), "n_overlap": len(carry_set & look_set),
         "best_looker": lookers[0]["head"] if lookers else None, "best_carrier": top[0]["head"] if top else None,
     }
-    layer_frac = {k: [row[0] for row in res["components"][k][main]["fraction"]]
+    layer_frac = {k: [row[0] for row in patched.components[k][main]["fraction"]]
                   for k in config.components if k in ("attn_out", "mlp_out")}
     return CorefCausalResult(
         model=model, probe_set=probe_set, seed=config.seed, n_examples=len(examples), n_pairs=len(pairs),
         n_skipped=skipped, n_layers=L, n_heads=H, clean_logit_diff=float(clean_v.mean()),
         corrupt_logit_diff=float(corrupt_v.mean()), head_fraction=frac, layer_fraction=layer_frac, top_heads=top,
         attention_best_heads=lookers, head_attention_accuracy=acc, look_vs_carry=look_vs_carry,
-        top_heads_together=together_rec, patching=res,
+        top_heads_together=together_rec, patching=patched.to_dict(),
         pairs=[{"clean": p.clean, "corrupt": p.corrupt, "answer": p.answer, "wrong": p.wrong, "where": p.where}
                for p in pairs],
     )
@@ -199,12 +188,13 @@ def causal_coref(model: Any, *, data: str = "builtin", top_k: int = 5, method: s
     from probes.coref_data import load_probe_set
 
     config = CausalConfig(top_k=top_k, method=method, seed=seed)
-    from interp.patching.api import PatchConfig, model_and_name
+    from interp import hooked
+    from interp.patching.api import PatchConfig
 
     PatchConfig(methods=tuple(m.strip() for m in method.split(",") if m.strip()))  # validate before loading
     label, examples = load_probe_set(data)
-    name, bridge = model_and_name(model, device)
-    return coref_causal(bridge, examples, config, model=name, probe_set=label, progress=progress)
+    bridge, info = hooked.load_model(model, device)
+    return coref_causal(bridge, examples, config, model=info.name, probe_set=label, progress=progress)
 
 
 # --------------------------------------------------------------------------------------------- figures

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interp import __version__
 from interp.errors import UserError
+from interp.versions import __version__
 from reports.collect import Collection, Stage, collect
 from reports.document import Report, fmt
 from reports.sections import build_section, check_stage, order_key

@@ -6,9 +6,11 @@ same eval data: `data_identity(stage, tree)` (below) must be equal, else UserErr
 difference on different data is not a difference of the models.
 
 Per pair, one section: the Findings of A and of B side by side, and where the kind has them
-    accuracies (coref probe, trimmed-head classification): B − A with a Newcombe 95% interval (hybrid score
-        interval from the two Wilson intervals; it treats the samples as independent, which is conservative
-        when both ran on the same items), verdict by whether the interval excludes 0;
+    accuracies (coref probe, trimmed-head classification): B − A. Both results hold per-item correctness on
+        the same items (same data, checked above), so the interval is PAIRED: Newcombe's paired (method 10)
+        95% interval with the exact McNemar p and the minimum detectable effect; verdict by whether the
+        interval excludes 0. Where per-item results are missing (older results), the unpaired Newcombe
+        interval is used and the table says "unpaired";
     per-head grids (coref accuracy, ablation-sweep Δloss, patching, induction): a diverging heatmap of B − A
         when the shapes agree (same architecture);
     perplexity: both with their window-bootstrap intervals and the bits/byte difference.
@@ -97,6 +99,45 @@ def accuracy_records(stage: Stage) -> dict[str, tuple[int, int]]:
     return out
 
 
+def accuracy_items(stage: Stage) -> dict[str, list[bool]]:
+    """{measure: per-item correctness} where the results carry it (same order as the eval data)."""
+    d = stage.data
+    out: dict[str, list[bool]] = {}
+    if stage.kind == "coref_probe":
+        rows = [r for r in d.get("examples") or [] if isinstance(r, dict)]
+        if rows and all(isinstance(r.get("head_mean_correct"), bool) for r in rows):
+            out["head mean"] = [r["head_mean_correct"] for r in rows]
+        # behaviour: skipped examples (None) are not items; pairing needs the same items skipped in both
+        beh = [r.get("behaviour_correct") for r in rows]
+        if rows and all(b is None or isinstance(b, bool) for b in beh):
+            out["behaviour"] = beh  # type: ignore[assignment]
+    elif stage.kind == "trimmed_eval":
+        gold = d.get("gold") or []
+        variants = d.get("variants") if isinstance(d.get("variants"), dict) else {}
+        for name, v in variants.items():
+            pred = v.get("predictions") if isinstance(v, dict) else None
+            if isinstance(pred, list) and gold and len(pred) == len(gold):
+                out[name] = [p == g for p, g in zip(pred, gold, strict=True)]
+    return out
+
+
+def paired_accuracy(xa: list, xb: list, conf: float = 0.95) -> dict[str, Any] | None:
+    """B − A on the same items (None entries = unscored; must match): Newcombe paired interval, exact McNemar
+    p, MDE. None when the two per-item lists cannot be paired."""
+    from interp import stats
+
+    if len(xa) != len(xb) or any((u is None) != (v is None) for u, v in zip(xa, xb, strict=True)):
+        return None
+    pa = [bool(u) for u in xa if u is not None]
+    pb = [bool(v) for v in xb if v is not None]
+    if not pa:
+        return None
+    a, b, c, d = stats.paired_table(pb, pa)  # b: right in B only, c: right in A only
+    lo, hi = stats.newcombe_paired_diff(a, b, c, d, conf)
+    return {"n": len(pa), "ka": a + c, "kb": a + b, "lo": lo, "hi": hi, "p": stats.mcnemar_p(b, c),
+            "b_only": b, "a_only": c, "mde": stats.mde_paired_proportion(len(pa), b + c, conf)}
+
+
 def grid_of(stage: Stage) -> tuple[str, Any] | None:
     """(name, 2-D grid) of the kind's per-head picture, for a B − A heatmap."""
     d = stage.data
@@ -124,13 +165,24 @@ def _diff_grid(a: Any, b: Any) -> list[list[float | None]] | None:
 
 
 def _accuracy_block(a: Stage, b: Stage, na: str, nb: str) -> tuple[list[Finding], list[Block]]:
-    from evals.stats import newcombe_diff, wilson
+    from interp.stats import newcombe_diff, wilson
 
     ra, rb = accuracy_records(a), accuracy_records(b)
+    ia, ib = accuracy_items(a), accuracy_items(b)
     rows, findings = [], []
     for name in [m for m in ra if m in rb]:
-        (ka, n_a), (kb, n_b) = ra[name], rb[name]
-        lo, hi = newcombe_diff(kb, n_b, ka, n_a)
+        pr = paired_accuracy(ia[name], ib[name]) if name in ia and name in ib else None
+        if pr is not None:
+            ka, n_a, kb, n_b = pr["ka"], pr["n"], pr["kb"], pr["n"]
+            lo, hi = pr["lo"], pr["hi"]
+            how = (f"paired on {pr['n']} items: {pr['b_only']} right only in {nb}, {pr['a_only']} only in {na}; "
+                   f"McNemar p {pr['p']:.3g}; cannot see a change < {pr['mde']:.3f}")
+            label = "Newcombe paired 95% CI"
+        else:
+            (ka, n_a), (kb, n_b) = ra[name], rb[name]
+            lo, hi = newcombe_diff(kb, n_b, ka, n_a)
+            how = "unpaired (no per-item results to pair)"
+            label = "Newcombe 95% CI (unpaired)"
         d = kb / n_b - ka / n_a
         la, ha = wilson(ka, n_a)
         lb, hb = wilson(kb, n_b)
@@ -138,14 +190,15 @@ def _accuracy_block(a: Stage, b: Stage, na: str, nb: str) -> tuple[list[Finding]
                                                                              "difference not distinguishable from 0")
         rows.append((name, f"{ka}/{n_a} = {ka / n_a:.3f} [{la:.2f}, {ha:.2f}]",
                      f"{kb}/{n_b} = {kb / n_b:.3f} [{lb:.2f}, {hb:.2f}]", f"{d:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]",
-                     verdict))
+                     how, verdict))
         findings.append(Finding(f"{get_section(a.kind).title}, {name}: {nb} − {na}", f"{d:+.3f}", verdict,
-                                interval=f"Newcombe 95% CI [{lo:+.2f}, {hi:+.2f}]",
+                                interval=f"{label} [{lo:+.2f}, {hi:+.2f}]",
                                 baseline=f"{ka / n_a:.2f} → {kb / n_b:.2f}"))
     blocks: list[Block] = []
     if rows:
-        blocks.append(Table(columns=("accuracy", na, nb, f"{nb} − {na}", "Newcombe 95% CI", "verdict"),
-                            rows=tuple(rows), caption="accuracy with Wilson intervals; difference with a Newcombe interval"))
+        blocks.append(Table(columns=("accuracy", na, nb, f"{nb} − {na}", "95% CI", "pairing", "verdict"),
+                            rows=tuple(rows), caption="accuracy with Wilson intervals; the difference with Newcombe's "
+                            "paired interval and exact McNemar p when both scored the same items, else unpaired"))
     return findings, blocks
 
 

@@ -19,6 +19,7 @@ from evals.regress.suite import Suite, file_sha256
 from interp.errors import UserError
 
 BASELINE_KIND = "regress_baseline"
+BASELINE_VERSION = 2  # 2: per-item results (item ids + samples) for paired comparisons
 RERECORD = "re-record it (`update_baseline`)"
 
 
@@ -44,7 +45,7 @@ def make_baseline(suite: Suite, current: Mapping[str, Mapping[str, MetricValue]]
                   model_hash: str | None = None, versions: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The baseline document: values + samples per metric, eval config hashes, model/suite hash, versions."""
     return {
-        "schema_version": 1,
+        "schema_version": BASELINE_VERSION,
         "kind": BASELINE_KIND,
         "suite": Path(suite.path).name,
         "suite_sha256": suite.sha256,
@@ -82,6 +83,10 @@ def check_baseline(suite: Suite, baseline: Any, source: str = "baseline") -> dic
     if not isinstance(baseline, dict) or baseline.get("kind") != BASELINE_KIND or not isinstance(
             baseline.get("evals"), dict):
         raise UserError(f"{source} is not a regress baseline (kind {BASELINE_KIND!r}); {RERECORD}")
+    version = baseline.get("schema_version")
+    if version != BASELINE_VERSION:
+        raise UserError(f"{source} is baseline format {version} (this version reads format {BASELINE_VERSION}, with "
+                        "per-item results for paired comparisons); re-run `interp regress --update-baseline`")
     out: dict[str, dict[str, MetricValue]] = {}
     for ev in suite.evals:
         b = baseline["evals"].get(ev.name)

@@ -64,7 +64,9 @@ def regress(suite: str | Path | Suite, baseline: str | Path | None = None, *, up
     s = suite if isinstance(suite, Suite) else load_suite(suite, seed_override=seed)
     if isinstance(suite, Suite) and seed is not None:
         raise UserError("seed applies to a suite file; parse the Suite with seed_override instead")
-    ref = model if isinstance(model, str) else s.model
+    from interp.model_ref import reference_of
+
+    ref = reference_of(model) if model is not None else s.model
     if model is None and not ref:
         raise UserError(f"no model to evaluate: set `model = \"...\"` in {s.path} or pass `model=REF`")
     bpath = s.baseline_path(baseline)
@@ -76,7 +78,7 @@ def regress(suite: str | Path | Suite, baseline: str | Path | None = None, *, up
         old = read_baseline(bpath)
         check_baseline(s, old, str(bpath))  # fail before spending compute
     set_seed(s.seed)
-    bridge = hooked.load(ref, device=device) if isinstance(model, str) or model is None else model
+    bridge = hooked.load_model(model if model is not None else ref, device)[0]
     label = ref or "<in-memory model>"
     ctx = EvalContext(model_ref=label, base_dir=s.base_dir, seed=s.seed, device=device)
     seconds: dict[str, float] = {}

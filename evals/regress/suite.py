@@ -3,6 +3,8 @@
     model = "runs/tiny"          # model reference (run dir, checkpoint, HF dir, hub id); the `model` argument overrides
     seed = 0                     # seeds evals that sample and the bootstrap; the `seed` argument overrides
     baseline = "baseline.json"   # relative to the suite file; the `baseline` argument overrides
+    adjust = "bh"                # statistical checks: p-values adjusted across the suite's metrics —
+                                 # "bh" (Benjamini–Hochberg, default) | "holm" | "none"; the verdict uses them
 
     [[eval]]
     name = "val-ppl"             # unique; names the JUnit testcase
@@ -15,6 +17,8 @@
     tolerance = "statistical"    # "absolute" | "relative" | "statistical"
     confidence = 0.95            # statistical: two-sided confidence of the interval (default 0.95)
     n_boot = 1000                # statistical, bootstrap metrics: resamples (default 1000)
+    min_effect = 0.0             # statistical: fail only if also |current − baseline| > this (metric units);
+                                 # paired tests see tiny systematic drifts (another CPU/BLAS) — set a floor
     # amount = 0.05              # absolute: metric units; relative: fraction of |baseline|
 
 Nothing here loads a model: a suite is validated completely before any compute.
@@ -40,9 +44,10 @@ from interp.errors import UserError
 DIRECTIONS = ("higher", "lower")
 TOLERANCES = ("absolute", "relative", "statistical")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_TOP_KEYS = ("model", "seed", "baseline", "description", "eval")
+_TOP_KEYS = ("model", "seed", "baseline", "description", "adjust", "eval")
+ADJUST_METHODS = ("bh", "holm", "none")
 _EVAL_KEYS = ("name", "kind", "metrics")
-_METRIC_KEYS = ("direction", "tolerance", "amount", "confidence", "n_boot")
+_METRIC_KEYS = ("direction", "tolerance", "amount", "confidence", "n_boot", "min_effect")
 
 
 @dataclass(frozen=True)
@@ -51,14 +56,16 @@ class Tolerance:
     amount: float | None = None  # absolute / relative
     confidence: float = 0.95  # statistical
     n_boot: int = 1000  # statistical (bootstrap metrics)
+    min_effect: float = 0.0  # statistical: smallest |change| that can fail (practical relevance floor)
 
     def describe(self, stat: str) -> str:
         if self.kind == "absolute":
             return f"absolute ±{self.amount:g}"
         if self.kind == "relative":
             return f"relative {self.amount * 100:g}%"
-        method = "Wilson" if stat == "proportion" else f"bootstrap×{self.n_boot}"
-        return f"statistical {self.confidence * 100:g}% {method}"
+        method = "McNemar/Newcombe" if stat == "proportion" else f"bootstrap×{self.n_boot}"
+        floor = f", min effect {self.min_effect:g}" if self.min_effect else ""
+        return f"statistical {self.confidence * 100:g}% {method}{floor}"
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class Suite:
     evals: tuple[EvalSpec, ...]
     description: str = ""
     root: str = "."  # the suite's folder: relative paths in the suite are resolved against it
+    adjust: str = "bh"  # multiplicity adjustment of the statistical checks' p-values
 
     @property
     def base_dir(self) -> Path:
@@ -221,7 +229,7 @@ def _parse_tolerance(loc: _Locator, path: tuple, where: str, spec: MetricSpec, m
                             f"tolerance {tol!r} needs `amount = ...` (absolute: metric units; relative: fraction)")
         if not _type_ok("float", amount) or amount < 0:
             raise loc.error(path + ("amount",), where, f"amount must be a finite number >= 0, got {amount!r}")
-        for k in ("confidence", "n_boot"):
+        for k in ("confidence", "n_boot", "min_effect"):
             if k in m:
                 raise loc.error(path + (k,), where, f"`{k}` applies only to tolerance = \"statistical\"")
         return Tolerance(tol, amount=float(amount))
@@ -237,7 +245,10 @@ def _parse_tolerance(loc: _Locator, path: tuple, where: str, spec: MetricSpec, m
     if spec.stat == "proportion" and "n_boot" in m:
         raise loc.error(path + ("n_boot",), where, f"metric {spec.name!r} is a proportion (Wilson bound); "
                         "`n_boot` applies only to bootstrap metrics")
-    return Tolerance("statistical", confidence=float(conf), n_boot=int(n_boot))
+    floor = m.get("min_effect", 0.0)
+    if not _type_ok("float", floor) or floor < 0:
+        raise loc.error(path + ("min_effect",), where, f"min_effect must be a finite number >= 0, got {floor!r}")
+    return Tolerance("statistical", confidence=float(conf), n_boot=int(n_boot), min_effect=float(floor))
 
 
 def _parse_params(loc: _Locator, path: tuple, where: str, kind: EvalKind, e: dict[str, Any],
@@ -349,13 +360,16 @@ def parse_suite(text: str, source: str = "suite.toml", base_dir: str | Path = ".
     desc = raw.get("description", "")
     if not isinstance(desc, str):
         raise loc.error(("description",), "suite", "`description` must be a string")
+    adjust = raw.get("adjust", "bh")
+    if adjust not in ADJUST_METHODS:
+        raise loc.error(("adjust",), "suite", f"`adjust` must be one of {', '.join(ADJUST_METHODS)}, got {adjust!r}")
     evs = raw.get("eval")
     if not isinstance(evs, list) or not evs:
         raise loc.error(("eval",), "suite", "no evals; add at least one [[eval]] table with name and kind")
     names: set[str] = set()
     specs = tuple(_parse_eval(loc, i, e, seed, Path(base_dir), names) for i, e in enumerate(evs))
     return Suite(path=source, sha256=hashlib.sha256(text.encode()).hexdigest(), model=model, seed=seed,
-                 baseline=baseline, evals=specs, description=desc, root=str(base_dir))
+                 baseline=baseline, evals=specs, description=desc, root=str(base_dir), adjust=adjust)
 
 
 def load_suite(path: str | Path, seed_override: int | None = None) -> Suite:

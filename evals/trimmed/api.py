@@ -96,10 +96,8 @@ def trimmed(
     if train is not None:
         check_train(train, [ex for ex in data.examples if ex.label in cfg.labels], cfg.labels)
         plan_train(train.examples, [lab.strip() for lab in cfg.labels], cfg)  # --shots / --fit-head sizes
-    if isinstance(model, str):
-        name, bridge = model, hooked.load(model, device=device)
-    else:
-        name, bridge = str(getattr(getattr(model, "cfg", None), "model_name", "") or "bridge"), model
+    bridge, info = hooked.load_model(model, device)
+    name = info.name
     fc = None
     if cache:
         fc = FeatureCache(cache_dir or hooked.cache_dir(), model_key(bridge), int(bridge.cfg.d_model),

@@ -10,6 +10,7 @@ model's training run (default "val").
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ class EvalInputs:
 def read_text(model: Any, text: str | Path | None, split: str | None,
               documents: Sequence[str] | None) -> tuple[tuple[str, ...], str]:
     """(documents, source) from exactly one of `documents`, `text`, `split` (default split "val")."""
-    from evals.text_input import eval_text
+    from interp.eval_text import eval_text
 
     given = [k for k, v in (("documents", documents), ("text", text), ("split", split)) if v is not None]
     if len(given) > 1:
@@ -58,7 +59,10 @@ def read_text(model: Any, text: str | Path | None, split: str | None,
         if not docs:
             raise UserError("`documents` has no text; pass some non-empty strings")
         return docs, "documents"
-    if not isinstance(model, str):
+    from interp.model_ref import reference_of
+
+    ref = reference_of(model)
+    if ref is None:
         if text is None:
             raise UserError("a run split needs a model reference (run dir); with a loaded model pass `text` or "
                             "`documents`")
@@ -66,20 +70,19 @@ def read_text(model: Any, text: str | Path | None, split: str | None,
         return ev.documents, ev.source
     from interp import hooked
 
-    meta = hooked.run_metadata(model)
-    ev = eval_text(model, meta, Path(text) if text is not None else None, split or ("val" if text is None else None))
+    meta = hooked.run_metadata(ref)
+    ev = eval_text(ref, meta, Path(text) if text is not None else None, split or ("val" if text is None else None))
     return ev.documents, ev.source
 
 
 def load_model(model: Any, device: str) -> tuple[Any, str]:
-    """(bridge, name) for a model reference or an already loaded TransformerBridge."""
-    if isinstance(model, str):
-        from interp import hooked
-
-        return hooked.load(model, device=device), model
-    if not hasattr(model, "run_with_hooks") or not hasattr(model, "cfg"):
+    """(bridge, name): `interp.hooked.load_model` (one loader, one model name per reference)."""
+    if not isinstance(model, (str, os.PathLike)) and (not hasattr(model, "run_with_hooks") or not hasattr(model, "cfg")):
         raise UserError(f"model must be a model reference or a TransformerBridge, got {type(model).__name__}")
-    return model, str(getattr(model.cfg, "model_name", "") or type(model).__name__)
+    from interp import hooked
+
+    bridge, info = hooked.load_model(model, device)
+    return bridge, info.name
 
 
 def make_windows(bridge: Any, documents: Sequence[str], context: int | None, max_tokens: int) -> torch.Tensor:

@@ -253,12 +253,10 @@ def attention_maps(bridge, prompt: str, config: AttentionConfig | None = None, m
 
 
 def _bridge(model: Any, device: str) -> Any:
-    """A loaded bridge as is; a reference string through `interp.hooked.load`."""
-    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        from interp import hooked
+    """A loaded bridge as is; a reference through `interp.hooked.load_model`."""
+    from interp import hooked
 
-        return hooked.load(str(model), device=device)
-    return model
+    return hooked.load_model(model, device)[0]
 
 
 def attention(model: Any, prompt: str, *, layers: str | tuple[int, ...] | None = None,
@@ -277,5 +275,7 @@ def attention(model: Any, prompt: str, *, layers: str | tuple[int, ...] | None =
                "heads": tuple(heads) if heads is not None else None}
     config = AttentionConfig(**sel, max_tokens=max_tokens, top_k=top_k)
     check_prompt(prompt)
-    ref = model if isinstance(model, str) else ""
+    from interp.model_ref import model_name
+
+    ref = model_name(model)
     return attention_maps(_bridge(model, device), prompt, config, model=ref, seed=seed)

@@ -80,7 +80,7 @@ def ablate_cmd(
         return _sweep("*.*", model, method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
     if heads is None:
         raise UserError("no heads to ablate; pass --heads LAYER.HEAD,... (e.g. 0.1,1.3) or --all for a sweep")
-    from interp.ablation import ablate
+    from interp.ablation.ablate import ablate
 
     res = _call(ablate, model=model, heads=heads, method=method, text=text, split=split, prompt=prompt,
                 max_new_tokens=max_new_tokens, max_tokens=max_tokens, context=context, batch_size=batch_size,
@@ -125,9 +125,7 @@ def ablate_sweep_cmd(
     """Ablate every head ALONE (batched: one expanded forward per layer from the cached residual);
     Δloss heatmap layers × heads. --estimate atp: first-order estimate of every head at once."""
     if estimate is not None or verify_top:
-        from interp.cli.patch_cmd import sweep_estimate
-
-        return sweep_estimate(_call, _save, estimate, verify_top, model=model, heads=heads, method=method, text=text,
+        return _sweep_estimate(estimate, verify_top, model=model, heads=heads, method=method, text=text,
                               split=split, max_tokens=max_tokens, context=context, batch_size=batch_size,
                               device=device, seed=seed, as_json=as_json, out=out)
     _sweep(heads, model, method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
@@ -148,6 +146,28 @@ def _sweep(heads: str, model: str, method: str, text: Path | None, split: str | 
     ]
     for layer, row in enumerate(res.delta_loss):
         lines.append(f"  L{layer}: " + " ".join("   .   " if v is None else f"{v:+.4f}" for v in row))
+    _save(res, out, as_json, "\n".join(lines))
+
+
+
+def _sweep_estimate(estimate: str | None, verify_top: int, *, model: str, out: Path, as_json: bool,
+                    **kwargs: Any) -> None:
+    """`interp ablate-sweep --estimate atp [--verify-top K]`: the AtP estimate (interp.ablation.atp)."""
+    from interp.ablation.atp import ablate_sweep_atp
+
+    if estimate != "atp":
+        raise UserError(f"unknown --estimate {estimate!r}; the only estimator is atp"
+                        if estimate is not None else "--verify-top needs --estimate atp")
+    res = _call(ablate_sweep_atp, model=model, verify_top=verify_top, progress=not as_json, **kwargs)
+    top = ", ".join(f"{r['head']} {r['delta_loss']:+.4f}" for r in res.ranking[:5])
+    lines = [f"{model}: Δloss of ablating each head ({res.method}) ESTIMATED by attribution patching on "
+             f"{res.n_windows} window(s) × {res.window_len} tokens ({res.source}); clean loss {res.clean_loss:.4f}",
+             f"  largest estimated Δloss: {top}"]
+    if res.verify:
+        lines.append("  verified exactly: " + ", ".join(
+            f"{v['head']} est {v['estimate']:+.4f} / exact {v['exact']:+.4f}" for v in res.verify))
+        if res.verify_spearman is not None:
+            lines.append(f"  Spearman over the verified heads: {res.verify_spearman:.3f}")
     _save(res, out, as_json, "\n".join(lines))
 
 

@@ -69,25 +69,3 @@ def patch_cmd(
     d = res.to_dict()
     res.save(out)
     emit(d, None, as_json, _summary(d) + f"\nresults: {out / 'results.json'}")
-
-
-def sweep_estimate(call, save, estimate: str | None, verify_top: int, *, model: str, out: Path, as_json: bool,
-                   **kwargs) -> None:
-    """`interp ablate-sweep --estimate atp [--verify-top K]` (wired from interp.cli.ablation_cmds)."""
-    from interp.errors import UserError
-    from interp.patching.ablation_atp import ablate_sweep_atp
-
-    if estimate != "atp":
-        raise UserError(f"unknown --estimate {estimate!r}; the only estimator is atp"
-                        if estimate is not None else "--verify-top needs --estimate atp")
-    res = call(ablate_sweep_atp, model=model, verify_top=verify_top, progress=not as_json, **kwargs)
-    top = ", ".join(f"{r['head']} {r['delta_loss']:+.4f}" for r in res.ranking[:5])
-    lines = [f"{model}: Δloss of ablating each head ({res.method}) ESTIMATED by attribution patching on "
-             f"{res.n_windows} window(s) × {res.window_len} tokens ({res.source}); clean loss {res.clean_loss:.4f}",
-             f"  largest estimated Δloss: {top}"]
-    if res.verify:
-        lines.append("  verified exactly: " + ", ".join(
-            f"{v['head']} est {v['estimate']:+.4f} / exact {v['exact']:+.4f}" for v in res.verify))
-        if res.verify_spearman is not None:
-            lines.append(f"  Spearman over the verified heads: {res.verify_spearman:.3f}")
-    save(res, out, as_json, "\n".join(lines))

@@ -37,7 +37,7 @@ def _list_kinds(as_json: bool) -> None:
             typer.echo(f"    {p} ({spec['type']}, {req}): {spec['doc']}")
         for m, spec in k["metrics"].items():
             arrow = {"higher": "↑", "lower": "↓", None: "direction required"}[spec["direction"]]
-            bound = "Wilson/Newcombe" if spec["stat"] == "proportion" else "bootstrap"
+            bound = "McNemar / Newcombe" if spec["stat"] == "proportion" else "bootstrap (paired when items match)"
             typer.echo(f"  metric {m} {arrow} [{bound}]: {spec['doc']}")
 
 

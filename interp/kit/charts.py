@@ -119,8 +119,9 @@ Series = dict[str, tuple[Sequence[float], Sequence[float]]]
 
 
 def draw_panels(fig: Any, specs: Sequence[tuple[str, Series, str, dict[str, float] | None]], xlabel: str,
-                logy: bool = False, logx: bool = False) -> None:
-    """Side-by-side line charts: each spec is (title, series, ylabel, labelled horizontal lines)."""
+                logy: bool = False, logx: bool = False, vlines: dict[str, float] | None = None) -> None:
+    """Side-by-side line charts: each spec is (title, series, ylabel, labelled horizontal lines); `vlines`
+    (label -> x) are drawn dotted on every panel (e.g. the checkpoints where a phase change is marked)."""
     n = len(specs)
     ncols = min(n, 3)
     nrows = math.ceil(n / ncols)
@@ -140,6 +141,9 @@ def draw_panels(fig: Any, specs: Sequence[tuple[str, Series, str, dict[str, floa
             ax.axhline(y, linestyle="--", color="grey", linewidth=1)
             ax.annotate(esc(name), xy=(0.01, y), xycoords=("axes fraction", "data"), fontsize=LABEL_PT,
                         color="dimgrey", va="bottom")
+        for j, (name, x) in enumerate((vlines or {}).items()):
+            if is_num(x):
+                ax.axvline(float(x), linestyle=":", color=f"C{(j + 3) % 10}", linewidth=1.2, label=esc(name))
         if logy:
             ax.set_yscale("log")
         else:

@@ -9,7 +9,9 @@ per-item samples the statistical bounds need.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,9 @@ class MetricValue:
 
     `fingerprint` (optional) identifies the scored inputs (e.g. a hash of the token windows): if the
     baseline's differs, the values are not comparable and the check fails saying so.
+    `items` (optional, with `samples`): one id per sample (`item_id` of the normalised text / window), so a
+    comparison can pair the baseline's and the candidate's results item by item. A proportion with items
+    has 0/1 `samples` (per-item correctness).
     """
 
     value: float
@@ -42,12 +47,15 @@ class MetricValue:
     samples: tuple[float, ...] | None = None
     weights: tuple[float, ...] | None = None
     fingerprint: str | None = None
+    items: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.stat not in METRIC_STATS:
             raise ValueError(f"MetricValue.stat must be one of {METRIC_STATS}, got {self.stat!r}")
         if self.samples is not None and self.weights is not None and len(self.samples) != len(self.weights):
             raise ValueError("MetricValue samples and weights differ in length")
+        if self.items is not None and (self.samples is None or len(self.items) != len(self.samples)):
+            raise ValueError("MetricValue items need samples of the same length")
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"value": to_jsonable(float(self.value)), "n": int(self.n), "stat": self.stat}
@@ -57,6 +65,8 @@ class MetricValue:
             d["weights"] = to_jsonable([float(x) for x in self.weights])
         if self.fingerprint is not None:
             d["fingerprint"] = self.fingerprint
+        if self.items is not None:
+            d["items"] = list(self.items)
         return d
 
     @classmethod
@@ -65,7 +75,8 @@ class MetricValue:
         return cls(value=float("nan") if v is None else float(v), n=int(d["n"]), stat=d.get("stat", "mean"),
                    samples=tuple(d["samples"]) if d.get("samples") is not None else None,
                    weights=tuple(d["weights"]) if d.get("weights") is not None else None,
-                   fingerprint=d.get("fingerprint"))
+                   fingerprint=d.get("fingerprint"),
+                   items=tuple(str(x) for x in d["items"]) if d.get("items") is not None else None)
 
     def normalized(self) -> MetricValue:
         """Round-trip through the JSON rounding, so a re-measured value equals its stored baseline exactly."""
@@ -76,19 +87,39 @@ class MetricValue:
         return self.stat == "proportion" or self.samples is not None
 
 
+_WS = re.compile(r"\s+")
+
+
+def item_id(*parts: Any) -> str:
+    """Short id of one eval item: sha256 of its normalised text (whitespace collapsed, stripped; parts joined
+    by a unit separator), 12 hex digits. The same item gets the same id in the baseline and the candidate."""
+    norm = "\x1f".join(_WS.sub(" ", str(p)).strip() for p in parts)
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:12]
+
+
 def proportion(k: int, n: int, fingerprint: str | None = None) -> MetricValue:
-    """An accuracy-like metric: k successes out of n."""
+    """An accuracy-like metric: k successes out of n (no per-item results: compared unpaired)."""
     return MetricValue(value=k / n if n else float("nan"), n=n, stat="proportion", fingerprint=fingerprint)
 
 
+def proportion_of(correct: Iterable[bool], items: Iterable[str], fingerprint: str | None = None) -> MetricValue:
+    """An accuracy from per-item correctness, keeping the items (0/1 samples) for paired comparisons."""
+    c = tuple(1.0 if bool(x) else 0.0 for x in correct)
+    ids = tuple(items)
+    n = len(c)
+    return MetricValue(value=sum(c) / n if n else float("nan"), n=n, stat="proportion", samples=c or None,
+                       fingerprint=fingerprint, items=ids if c else None)
+
+
 def mean_of(samples: Iterable[float], weights: Iterable[float] | None = None, stat: str = "mean",
-            fingerprint: str | None = None) -> MetricValue:
-    """A metric that is the (exp-)mean of per-item samples, keeping the samples for the bootstrap."""
+            fingerprint: str | None = None, items: Iterable[str] | None = None) -> MetricValue:
+    """A metric that is the (exp-)mean of per-item samples, keeping the samples (and item ids) for the bootstrap."""
     s = tuple(float(x) for x in samples)
     w = tuple(float(x) for x in weights) if weights is not None else None
     finite = all(math.isfinite(x) for x in s)
     value = stats.statistic(s, w, stat) if s and finite else float("nan")
-    return MetricValue(value=value, n=len(s), stat=stat, samples=s, weights=w, fingerprint=fingerprint)
+    return MetricValue(value=value, n=len(s), stat=stat, samples=s, weights=w, fingerprint=fingerprint,
+                       items=tuple(items) if items is not None else None)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Public API: `patch(model, clean=..., corrupt=..., metric=...)` → `PatchResult` (interp.patching.api).
 Building blocks: `core.generic_patch` (one general batched patcher + TL-style loop), `atp.attribution`,
-`metrics` (logit-diff / logprob / loss), `plots` (figures from the result dict), `ablation_atp` (AtP
+`metrics` (logit-diff / logprob / loss), `plots` (figures from the result dict), `interp.ablation.atp` (AtP
 estimate of the ablation sweep).
 """
 

@@ -18,172 +18,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from interp.errors import UserError
 from interp.patching.metrics import MetricSpec
-from interp.results import FrozenResult
-
-METHODS = ("exact", "atp", "atp*")
-DIRECTIONS = ("denoise", "noise")
-MAX_PER_PAIR = 200_000  # per-pair values kept in the JSON only below this many numbers
-
-
-@dataclass(frozen=True)
-class PatchConfig:
-    """What to patch and how. Validated on construction (UserError)."""
-
-    metric: str = "logit-diff"
-    components: tuple[str, ...] = ("heads",)
-    methods: tuple[str, ...] = ("exact",)
-    direction: str = "denoise"
-    verify_top: int = 0
-    top_k: int = 10
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        from interp.patching.core import check_component
-
-        MetricSpec.parse(self.metric)
-        if not self.components:
-            raise UserError("no components to patch; choose from heads, resid, attn_out, mlp_out, q, k")
-        for c in self.components:
-            check_component(c)
-        if len(set(self.components)) != len(self.components):
-            raise UserError(f"a component is listed twice in {','.join(self.components)}")
-        if not self.methods:
-            raise UserError(f"no method given; choose from {', '.join(METHODS)}")
-        for m in self.methods:
-            if m not in METHODS:
-                raise UserError(f"unknown method {m!r}; choose from {', '.join(METHODS)} (comma list: atp,exact)")
-        if self.direction not in DIRECTIONS:
-            raise UserError(f"unknown direction {self.direction!r}; choose denoise or noise")
-        if not isinstance(self.verify_top, int) or self.verify_top < 0:
-            raise UserError(f"--verify-top must be >= 0, got {self.verify_top!r}")
-        if self.verify_top and not any(m != "exact" for m in self.methods):
-            raise UserError("--verify-top re-measures estimates; use it with --method atp or atp*")
-        if not isinstance(self.top_k, int) or self.top_k < 1:
-            raise UserError(f"top_k must be >= 1, got {self.top_k!r}")
-
-
-@dataclass(frozen=True)
-class Pair:
-    clean: str
-    corrupt: str
-    answer: str | None = None
-    wrong: str | None = None
-    where: str = ""
-
-
-@dataclass(frozen=True)
-class PatchResult(FrozenResult):
-    kind: str = "patching"
-    model: str = ""
-    metric: str = ""
-    direction: str = "denoise"
-    methods: tuple[str, ...] = ()
-    seed: int = 0
-    n_layers: int = 0
-    n_heads: int = 0
-    n_pairs: int = 0
-    pairs: tuple[dict, ...] = ()
-    clean_metric: float = 0.0  # mean over pairs
-    corrupt_metric: float = 0.0
-    gap: float = 0.0  # clean − corrupt
-    components: dict = field(default_factory=dict)  # kind → grids per method (see patch())
-    top: dict = field(default_factory=dict)  # method → top components
-    verify: dict = field(default_factory=dict)  # method → [{component, estimate, exact}]
-    comparison: dict = field(default_factory=dict)  # kind → method → {spearman, pearson, recall_top5_in_top10}
-    cost: dict = field(default_factory=dict)  # method → forward-equivalent passes (docstrings of core/atp)
-
-
-# ----------------------------------------------------------------------------- inputs
-def load_pairs(path: str | Path) -> list[Pair]:
-    """A JSONL file of pairs: keys clean, corrupt (required), answer, wrong (optional). Errors name the line."""
-    from interp.jsonl import parse_jsonl
-
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"pairs file {str(p)!r} not found; pass a .jsonl file with clean/corrupt per line")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{p} is not UTF-8 text; save the JSONL file as UTF-8") from None
-    out = []
-    for lineno, row in parse_jsonl(text, p.name):
-        where = f"{p.name} line {lineno}"
-        unknown = sorted(set(row) - {"clean", "corrupt", "answer", "wrong"})
-        if unknown:
-            raise UserError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: clean, corrupt, "
-                            "answer, wrong")
-        for k in ("clean", "corrupt"):
-            if not isinstance(row.get(k), str) or not row[k].strip():
-                raise UserError(f"{where}: {k!r} must be a non-empty string")
-        for k in ("answer", "wrong"):
-            if k in row and not (isinstance(row[k], str) and row[k].strip()):
-                raise UserError(f"{where}: {k!r} must be a non-empty string, got {row[k]!r}")
-        out.append(Pair(row["clean"], row["corrupt"], row.get("answer"), row.get("wrong"), where))
-    if not out:
-        raise UserError(f"{p} has no pairs; write one JSON object per line")
-    return out
-
-
-@dataclass(frozen=True)
-class _Encoded:
-    clean: list[int]
-    corrupt: list[int]
-    answer: int | None
-    wrong: int | None
+from interp.patching.pairs import _Encoded, _groups, encode_pairs, groups, load_pairs  # noqa: F401
+from interp.patching.schema import (  # noqa: F401
+    DIRECTIONS,
+    MAX_PER_PAIR,
+    METHODS,
+    NamedHeadsResult,
+    Pair,
+    PatchConfig,
+    PatchResult,
+)
 
 
 def model_and_name(model: Any, device: str) -> tuple[str, Any]:
-    """(name, bridge) for a model reference (loaded here) or an already loaded TransformerBridge."""
-    if isinstance(model, str):
-        from interp import hooked
+    """(name, bridge): `interp.hooked.load_model` (one loader, one model name per reference)."""
+    from interp import hooked
 
-        return model, hooked.load(model, device=device)
-    return str(getattr(model.cfg, "model_name", "model")), model
-
-
-def encode_pairs(tokenizer, pairs: Sequence[Pair], spec: MetricSpec, n_ctx: int) -> list[_Encoded]:
-    """Validate and tokenize every pair (interp.tokens); UserError naming the pair on any problem."""
-    from interp.tokens import encode, single_token
-
-    out = []
-    for i, p in enumerate(pairs):
-        at = p.where or f"pair {i + 1}"
-        if p.clean == p.corrupt:
-            raise UserError(f"{at}: clean and corrupt are the same text, so the clean−corrupt gap is 0 and "
-                            "'fraction restored' is undefined; change the corrupt prompt")
-        c, r = encode(tokenizer, p.clean), encode(tokenizer, p.corrupt)
-        if len(c) != len(r):
-            raise UserError(f"{at}: clean is {len(c)} tokens but corrupt is {len(r)} tokens; patching needs the "
-                            "same token length (positions must line up) — reword one of them")
-        if len(c) > n_ctx:
-            raise UserError(f"{at}: {len(c)} tokens exceed the model context {n_ctx}; shorten the prompts")
-        if c == r:
-            raise UserError(f"{at}: clean and corrupt tokenize identically (gap 0: 'fraction restored' undefined)")
-        ids: list[int | None] = [None, None]
-        if spec.n_words:
-            words = [p.answer or spec.answer, p.wrong or spec.wrong][: spec.n_words]
-            for j, (w, what) in enumerate(zip(words, ("answer", "wrong"), strict=False)):
-                if w is None:
-                    raise UserError(f"{at}: metric {spec.kind} needs {'an answer' if j == 0 else 'a wrong'} word; "
-                                    f'give it in --metric ("{spec.kind}: his, her") or as "{what}" in the pair')
-                ids[j] = single_token(tokenizer, w, after=p.clean, what=f"{what} of {at}")
-            if spec.kind == "logit-diff" and ids[0] == ids[1]:
-                raise UserError(f"{at}: answer and wrong are the same token; give two different words")
-        out.append(_Encoded(c, r, ids[0], ids[1]))
-    return out
-
-
-def _groups(enc: Sequence[_Encoded]) -> list[list[int]]:
-    by_len: dict[int, list[int]] = {}
-    for i, e in enumerate(enc):
-        by_len.setdefault(len(e.clean), []).append(i)
-    return [by_len[k] for k in sorted(by_len)]
+    bridge, info = hooked.load_model(model, device)
+    return info.name, bridge
 
 
 # ----------------------------------------------------------------------------- the analysis
@@ -238,23 +95,6 @@ def fraction(patched: float, clean: float, corrupt: float) -> float:
     """(patched − corrupt) / (clean − corrupt); NaN when the gap is 0."""
     gap = clean - corrupt
     return (patched - corrupt) / gap if gap != 0 else math.nan
-
-
-@dataclass(frozen=True)
-class NamedHeadsResult(FrozenResult):
-    """Fraction of the gap restored when the named heads are patched TOGETHER, per pair and overall."""
-
-    kind: str = "patching_heads"
-    model: str = ""
-    heads: str = ""
-    metric: str = ""
-    direction: str = "denoise"
-    n_pairs: int = 0
-    clean_metric: float = 0.0
-    corrupt_metric: float = 0.0
-    patched_metric: float = 0.0
-    fraction: float = 0.0  # (patched − corrupt) / (clean − corrupt), means over pairs
-    per_pair: tuple[float, ...] = ()  # (patched_i − corrupt_i) / mean gap: their mean is `fraction`
 
 
 def patch_heads(model: Any, heads: str, *, pairs: Sequence[Pair] | str | Path, metric: str = "logit-diff",

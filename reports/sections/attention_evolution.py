@@ -114,6 +114,11 @@ def findings(stage: Stage) -> list[Finding]:
     elif js:
         out.append(Finding("Attention change", f"mean JS distance {js[0][1]:.2f} ({js[0][0]})",
                            "one comparison only: train more epochs to see a trend", baseline="0 = unchanged"))
+    integ = d.get("integrity") if isinstance(d.get("integrity"), dict) else {}
+    for group in integ.get("duplicates") or []:
+        out.append(Finding("Checkpoint integrity", " = ".join(str(x) for x in group),
+                           "WARNING: identical weights under different checkpoint names (mislabelled or re-served)",
+                           baseline="content hash of the safetensors tensors"))
     return out
 
 
@@ -141,7 +146,9 @@ def build(stage: Stage) -> Built:
     cks = _cks(d)
     for key in ("induction", "prev_token", "js_distance"):
         require(cks[-1], key, "list")
-    b.used.update({"checkpoints", "prompt", "tokens", "token_ids"})
+    b.used.update({"checkpoints", "prompt", "tokens", "token_ids", "integrity", "warnings"})
+    for w in d.get("warnings") or []:
+        b.blocks.append(Preformatted(f"WARNING: {w}"))
     if cks:
         ui = uniform_induction(d)
         xname, xs = x_axis(d, cks)

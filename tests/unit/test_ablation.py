@@ -301,7 +301,8 @@ def test_public_ablate_uses_the_token_rule_and_matches_the_core(fixture, request
     ({"heads": "0.1", "context": 999}, "`context` 999 exceeds"),
     ({"heads": "0.1", "max_tokens": 1}, "`max_tokens` must be"),
     ({"heads": "0.1", "text": "x.txt", "documents": ["a"]}, "only one of"),
-    ({"heads": "0.1", "documents": None, "split": "val"}, "needs a model reference"),
+    # a loaded model remembers its reference (an HF dir here): the CLI's message for that reference
+    ({"heads": "0.1", "documents": None, "split": "val"}, "has no training-run metadata"),
 ])
 def test_public_ablate_rejects_bad_input(tiny_bridge, kwargs, msg):
     from interp.ablation import ablate

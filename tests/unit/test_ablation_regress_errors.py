@@ -33,7 +33,9 @@ def work(tmp_path_factory, tiny_gpt2_dir):
     (d / "text.txt").write_text("The cat sat on the mat. Mary gave her book to Tom. " * 20)
     (d / "afile").write_text("not a directory")
     (d / "good.toml").write_text(GOOD_SUITE)
-    (d / "good.baseline.json").write_text(json.dumps({"kind": "regress_baseline", "evals": {}}))  # wrong content
+    (d / "good.baseline.json").write_text(json.dumps({"schema_version": 2, "kind": "regress_baseline", "evals": {}}))  # wrong content
+    (d / "old.toml").write_text(GOOD_SUITE.replace('model = "model"', 'model = "model"\nbaseline = "old.json"'))
+    (d / "old.json").write_text(json.dumps({"schema_version": 1, "kind": "regress_baseline", "evals": {}}))
     (d / "nobase.toml").write_text(GOOD_SUITE.replace('model = "model"', 'model = "model"\nbaseline = "none.json"'))
     (d / "corrupt.toml").write_text(GOOD_SUITE.replace('model = "model"', 'model = "model"\nbaseline = "bad.json"'))
     (d / "bad.json").write_text("{not json")
@@ -77,6 +79,7 @@ CASES = [
     (["regress", "--suite", "nobase.toml", "--out", "out"], "--update-baseline"),
     (["regress", "--suite", "corrupt.toml", "--out", "out"], "cannot read baseline"),
     (["regress", "--suite", "good.toml", "--out", "out"], "is not in the baseline"),
+    (["regress", "--suite", "old.toml", "--out", "out"], "baseline format 1"),
     (["regress", "--suite", "nomodel.toml", "--update-baseline", "--out", "out"], "--model REF"),
     (["regress", "--suite", "good.toml", "--update-baseline", "--out", "afile"], "is a file"),
     (["regress", "--suite", "abl9.toml", "--update-baseline", "--out", "out"], "valid heads are 0.0–1.3"),

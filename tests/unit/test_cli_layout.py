@@ -1,4 +1,5 @@
-"""Architecture contracts: the CLI composes downward, `--help`/`report` start without torch, no import cycles."""
+"""CLI contracts: the CLI composes downward, `--help`/`report` start without torch. (Import cycles and layers,
+function-level imports included: tests/unit/test_layers.py.)"""
 
 from __future__ import annotations
 
@@ -11,79 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("interp", "evals", "probes", "reports")
-
-
-def _modules() -> dict[str, Path]:
-    out = {}
-    for pkg in PACKAGES:
-        for p in (ROOT / pkg).rglob("*.py"):
-            rel = p.relative_to(ROOT).with_suffix("")
-            parts = list(rel.parts)
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            out[".".join(parts)] = p
-    return out
-
-
-def _top_level_imports(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
-    """Project modules imported at module level (not inside functions) by `name`."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    is_pkg = path.name == "__init__.py"
-    found: set[str] = set()
-
-    def add(mod: str) -> None:
-        while mod and mod not in modules:
-            mod = mod.rpartition(".")[0]
-        if mod and mod != name:
-            found.add(mod)
-
-    for node in tree.body:
-        nodes = [node]
-        if isinstance(node, ast.If | ast.Try):  # `if TYPE_CHECKING:` blocks are not runtime imports
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                continue
-            nodes = list(ast.walk(node))
-        for n in nodes:
-            if isinstance(n, ast.Import):
-                for a in n.names:
-                    add(a.name)
-            elif isinstance(n, ast.ImportFrom):
-                if n.level:
-                    base = name if is_pkg else name.rpartition(".")[0]
-                    for _ in range(n.level - 1):
-                        base = base.rpartition(".")[0]
-                    mod = f"{base}.{n.module}" if n.module else base
-                else:
-                    mod = n.module or ""
-                add(mod)
-                for a in n.names:
-                    if f"{mod}.{a.name}" in modules:
-                        add(f"{mod}.{a.name}")
-    return found
-
-
-def test_no_import_cycles():
-    modules = _modules()
-    graph = {m: _top_level_imports(p, m, modules) for m, p in modules.items()}
-    # a package importing its own submodules (re-exports) is not a cycle through the package
-    for m in graph:
-        graph[m] = {d for d in graph[m] if not (d.startswith(m + ".") and modules[m].name == "__init__.py")}
-    color: dict[str, int] = {}
-    cycles: list[list[str]] = []
-
-    def visit(m: str, stack: list[str]) -> None:
-        color[m] = 1
-        for d in sorted(graph.get(m, ())):
-            if color.get(d) == 1:
-                cycles.append(stack[stack.index(d):] + [d] if d in stack else [m, d])
-            elif d not in color:
-                visit(d, stack + [d])
-        color[m] = 2
-
-    for m in sorted(graph):
-        if m not in color:
-            visit(m, [m])
-    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
 
 
 def test_command_modules_never_import_the_parent():

@@ -87,36 +87,54 @@ def test_every_analysis_stage_uses_the_seed(tmp_path):
             assert "--seed" in argv and argv[argv.index("--seed") + 1] == "7", st.name
 
 
-def test_gemma_part_runs_before_the_report_on_the_demo_test_split(tmp_path, monkeypatch):
-    import interp.demo as demo
+@pytest.mark.skipif(not __import__("interp.demo", fromlist=["gemma_installed"]).gemma_installed(),
+                    reason="the gemma extra is not installed")
+def test_gemma_part_runs_before_the_report_on_the_demo_test_split(tmp_path):
+    """The real stage list (nothing patched): the Gemma stages after the tiny model's, before the report,
+    the sweep and perplexity reading the demo run's test split."""
+    from interp.demo import stages_for, test_split_file, write_test_split
 
-    monkeypatch.setattr(demo, "gemma_installed", lambda: True)
-    monkeypatch.setattr(demo, "_gemma_cache_marker", lambda c: c.out / ".no-cache")
-    written = []
-    monkeypatch.setattr(demo, "write_test_split", lambda c: written.append(c))
-    stages = [s if s.prepare is None else demo.Stage(s.name, s.title, s.argv, s.marker, s.gemma, demo.write_test_split)
-              for s in demo.STAGES]
-    monkeypatch.setattr(demo, "STAGES", tuple(stages))
-    cfg = DemoConfig(out=tmp_path / "demo")
-    assert cfg.with_gemma
-    calls = []
-
-    def cli(argv):
-        st = next(s for s in demo.stages_for(cfg) if s.argv(cfg) == argv)
-        calls.append(st.name)
-        m = st.marker(cfg)
-        m.parent.mkdir(parents=True, exist_ok=True)
-        m.write_text("{}")
-        return 0
-
-    run_demo(cfg, cli)
-    gem = [n for n in calls if n.startswith("gemma")]
+    cfg = DemoConfig(out=tmp_path / "demo", gemma=True)
+    names = [s.name for s in stages_for(cfg)]
+    gem = [n for n in names if n.startswith("gemma")]
     assert gem == ["gemma-weights", "gemma/coref", "gemma/coref-causal", "gemma/trimmed", "gemma/ablation-sweep",
                    "gemma/perplexity"]
-    assert calls[-1] == "report" and calls.index("gemma-weights") > calls.index("trimmed")
-    assert len(written) == 2  # sweep + perplexity read the test split file
-    argv = next(s for s in demo.STAGES if s.name == "gemma/perplexity").argv(cfg)
-    assert argv[:3] == ["eval", "perplexity", "gemma-3-270m"] and str(cfg.out / "gemma" / "test-split.jsonl") in argv
+    assert names[-1] == "report" and names.index("gemma-weights") > names.index("trimmed")
+    readers = [s for s in stages_for(cfg) if s.prepare is not None]
+    assert [s.name for s in readers] == ["gemma/ablation-sweep", "gemma/perplexity"]
+    assert all(s.prepare is write_test_split and str(test_split_file(cfg)) in s.argv(cfg) for s in readers)
+    argv = next(s for s in stages_for(cfg) if s.name == "gemma/perplexity").argv(cfg)
+    assert argv[:3] == ["eval", "perplexity", "gemma-3-270m"]
+
+
+@pytest.mark.slow
+def test_the_real_stages_on_a_tiny_model(tmp_path):
+    """Every stage of `interp demo --preset tiny --no-gemma` through the real CLI on a tiny corpus: each writes
+    its results, the report is built, and a rerun skips every stage. (slow: 42 CPU-s, 4.5 min wall on the shared
+    2-core machine)"""
+    import json
+    import random
+
+    from interp.demo import stages_for
+    from tests.conftest import TOY_TEXT
+
+    rng = random.Random(0)  # enough distinct words for the tiny preset's 512-token BPE vocabulary
+    words = ["".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(1, 3)))
+             for _ in range(400)]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TOY_TEXT + "\n".join(" ".join(rng.choice(words) for _ in range(12)) + "." for _ in range(2500)))
+    cfg = DemoConfig(out=tmp_path / "demo", preset="tiny", epochs=2, corpus=str(corpus), gemma=False)
+    rec = run_demo(cfg)
+    names = [s.name for s in stages_for(cfg)]
+    assert [s["name"] for s in rec["stages"]] == names and all(s["status"] == "ran" for s in rec["stages"])
+    for st in stages_for(cfg):
+        assert st.marker(cfg).exists(), st.name
+    kinds = {json.loads((cfg.out / n / "results.json").read_text())["kind"]
+             for n in names if n not in ("train", "report")}
+    assert {"attention_maps", "ablation", "ablation_sweep", "coref_probe", "perplexity", "trimmed_eval"} <= kinds
+    assert "Findings" in (cfg.out / "report.html").read_text(encoding="utf-8")
+    again = run_demo(cfg)
+    assert all(s["status"] == "skipped" for s in again["stages"])
 
 
 def test_no_gemma_and_missing_extra(monkeypatch, tmp_path):

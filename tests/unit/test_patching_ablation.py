@@ -12,7 +12,7 @@ from tests.conftest import TOY_TEXT
 @pytest.mark.parametrize("method", ["zero", "mean", "resample"])
 def test_atp_sweep_tracks_exact(tiny_bridge, method):
     from interp.ablation import AblationConfig, sweep
-    from interp.patching.ablation_atp import estimate_sweep
+    from interp.ablation.atp import estimate_sweep
     from interp.tokens import eval_windows
 
     w = eval_windows(tiny_bridge.tokenizer, [TOY_TEXT], 32, 256)
@@ -30,7 +30,7 @@ def test_atp_sweep_tracks_exact(tiny_bridge, method):
 
 def test_atp_sweep_verify_top_too_large(tiny_bridge):
     from interp.ablation import AblationConfig
-    from interp.patching.ablation_atp import estimate_sweep
+    from interp.ablation.atp import estimate_sweep
     from interp.tokens import eval_windows
 
     w = eval_windows(tiny_bridge.tokenizer, [TOY_TEXT], 32, 128)

@@ -248,7 +248,7 @@ def test_junit_and_markdown(tmp_path):
     msg = fails[0].get("message")
     assert "gen/distinct_1" in msg and "0.45" in msg and "0.85" in msg and "bound" in msg
     md = regress.to_markdown(d)
-    assert "| eval | metric | better | baseline | current | bound | tolerance | result |" in md
+    assert "| eval | metric | better | baseline | current | bound | p (adj.) | MDE | pairing | tolerance | result |" in md
     assert "| gen | distinct_1 | ↑ | 0.85 | 0.45 |" in md and "**FAIL**" in md and "### Regressions" in md
 
 

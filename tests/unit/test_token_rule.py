@@ -65,7 +65,7 @@ def test_every_analysis_tokenizes_the_prompt_alike(bridge):
     from interp.ablation import AblationConfig
     from interp.ablation.ablate import prompt_ids as ablation_prompt_ids
     from interp.attention.maps import _tokenize as attention_tokenize
-    from interp.cli.model_cmds import generate_text
+    from interp.decoding import generate_text
 
     want = _expected(bridge)
     tok = bridge.tokenizer

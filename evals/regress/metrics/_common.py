@@ -39,7 +39,7 @@ def fingerprint(obj: Any) -> str:
 
 def documents(p: dict[str, Any], ctx: EvalContext) -> list[str]:
     """Eval documents from `file` (.txt, folder of .txt, .jsonl) or `split` of the model's run."""
-    from evals.text_input import read_documents, split_documents
+    from interp.eval_text import read_documents, split_documents
 
     if p.get("file") is not None:
         return read_documents(p["file"], "`file`")

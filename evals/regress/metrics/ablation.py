@@ -16,22 +16,23 @@ from evals.regress.metrics._common import (
     one_source,
     positive,
 )
-from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, mean_of
+from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, item_id, mean_of
 
 METHODS = ("zero", "mean", "resample")
 
 
 def _ablation(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, MetricValue]:
     """Per-window Δloss = ablated − clean mean next-token loss (`interp.ablation.ablate`, no generation)."""
-    from interp.ablation import ablate
+    from interp.ablation.ablate import ablate
 
     res = ablate(model, heads=p["heads"], method=p["method"], documents=documents(p, ctx), context=p["context"],
                  max_tokens=p["max_tokens"], batch_size=p["batch_size"], max_new_tokens=0, seed=ctx.seed)
     clean, abl = res.window_clean_loss, res.window_ablated_loss  # (N,) mean loss per window
     fp = fingerprint({"shape": [res.n_windows, res.window_len], "windows": res.windows_sha256})
-    return {"delta_loss": mean_of([a - c for a, c in zip(abl, clean, strict=True)], fingerprint=fp),
-            "ablated_loss": mean_of(abl, fingerprint=fp),
-            "clean_loss": mean_of(clean, fingerprint=fp)}
+    ids = [item_id(fp, f"window {i}") for i in range(len(clean))]
+    return {"delta_loss": mean_of([a - c for a, c in zip(abl, clean, strict=True)], fingerprint=fp, items=ids),
+            "ablated_loss": mean_of(abl, fingerprint=fp, items=ids),
+            "clean_loss": mean_of(clean, fingerprint=fp, items=ids)}
 
 
 KIND = EvalKind(

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from evals.regress.metrics._common import fingerprint, positive
-from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, proportion
+from evals.regress.protocol import (
+    EvalContext,
+    EvalKind,
+    MetricSpec,
+    MetricValue,
+    Param,
+    item_id,
+    proportion,
+    proportion_of,
+)
 from interp.errors import UserError
 
 
@@ -41,9 +50,12 @@ def _coref(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, MetricV
         examples = examples[: p["max_examples"]]
     res = coref_probe(model, examples, CorefConfig(batch_size=p["batch_size"], seed=ctx.seed), probe_set=label)
     fp = fingerprint([[ex.text, ex.pronoun, ex.antecedent, ex.distractor] for ex in examples])
+    ids = [item_id(ex.text, ex.pronoun, ex.antecedent, ex.distractor) for ex in examples]
+    rows = res.examples  # per example, in order: head_mean_correct, behaviour_correct (None = skipped)
+    beh = [(i, r["behaviour_correct"]) for i, r in zip(ids, rows, strict=True) if r["behaviour_correct"] is not None]
     out = {
-        "head_mean_accuracy": proportion(res.head_mean["k"], res.head_mean["n"], fp),
-        "behaviour_accuracy": proportion(res.behaviour["k"], res.behaviour["n"], fp),
+        "head_mean_accuracy": proportion_of([r["head_mean_correct"] for r in rows], ids, fp),
+        "behaviour_accuracy": proportion_of([c for _, c in beh], [i for i, _ in beh], fp),
     }
     held = res.best_head_heldout
     out["best_head_accuracy"] = proportion(held["k"], held["n"], fp) if held is not None else proportion(0, 0, fp)

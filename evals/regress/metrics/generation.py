@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evals.regress.metrics._common import positive
-from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, mean_of
+from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, item_id, mean_of
 from interp.errors import UserError
 
 
@@ -43,7 +43,8 @@ def _generation(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, Me
             new = full[0, ids.shape[1]:].tolist()
             d1.append(distinct_n(new, 1))
             d2.append(distinct_n(new, 2))
-    return {"distinct_1": mean_of(d1), "distinct_2": mean_of(d2)}
+    ids = [item_id(f"prompt {i}", prompt) for i, prompt in enumerate(p["prompts"])]
+    return {"distinct_1": mean_of(d1, items=ids), "distinct_2": mean_of(d2, items=ids)}
 
 
 KIND = EvalKind(

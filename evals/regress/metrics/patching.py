@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from evals.regress.metrics._common import fingerprint, heads_ok, one_of
-from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, mean_of
+from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, item_id, mean_of
 from interp.errors import UserError
 
 
@@ -53,7 +53,8 @@ def _patching(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, Metr
         pairs = pairs[: p["max_pairs"]]
     res = patch_heads(model, p["heads"], pairs=pairs, metric=p["metric"], direction=p["direction"])
     fp = fingerprint([[x.clean, x.corrupt, x.answer, x.wrong] for x in pairs] + [p["heads"], p["metric"]])
-    return {"fraction_restored": mean_of(res.per_pair, fingerprint=fp)}
+    ids = [item_id(x.clean, x.corrupt, x.answer, x.wrong) for x in pairs]
+    return {"fraction_restored": mean_of(res.per_pair, fingerprint=fp, items=ids)}
 
 
 KIND = EvalKind(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evals.regress.metrics._common import SPLITS, documents, fingerprint, one_of, one_source, positive
-from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, mean_of
+from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, item_id, mean_of
 
 UNITS = ("window", "document")
 
@@ -23,15 +23,18 @@ def _perplexity(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, Me
     if p["unit"] == "window":
         nll = [float(x) for x in res.windows["nll_sum"]]
         cnt = [int(x) for x in res.windows["n_scored"]]
+        names = [f"window {s}:{e}" for s, e in zip(res.windows["start"], res.windows["end"], strict=True)]
     else:
         nll = [d.nll_sum for d in res.documents]
         cnt = [d.n_tokens for d in res.documents]
+        names = [f"document {i}" for i in range(len(cnt))]
     keep = [i for i, c in enumerate(cnt) if c > 0]
     means = [nll[i] / cnt[i] for i in keep]  # mean NLL per token of each unit (nats)
     weights = [cnt[i] for i in keep]
     fp = fingerprint({"context": res.context, "stride": res.stride, "n_tokens": res.n_tokens,
                       "n_bytes": res.n_bytes, "windows": [list(res.windows["start"]), list(res.windows["end"])]})
-    return {"perplexity": mean_of(means, weights, "exp_mean", fp), "nll": mean_of(means, weights, "mean", fp)}
+    ids = [item_id(fp, names[i]) for i in keep]  # a window = its token span within these fingerprinted inputs
+    return {"perplexity": mean_of(means, weights, "exp_mean", fp, ids), "nll": mean_of(means, weights, "mean", fp, ids)}
 
 
 KIND = EvalKind(

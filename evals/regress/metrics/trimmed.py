@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from evals.regress.metrics._common import fingerprint, positive
-from evals.regress.protocol import EvalContext, EvalKind, MetricSpec, MetricValue, Param, proportion
+from evals.regress.protocol import (
+    EvalContext,
+    EvalKind,
+    MetricSpec,
+    MetricValue,
+    Param,
+    item_id,
+    proportion_of,
+)
 
 VARIANTS = {  # metric → result variant
     "accuracy": "trimmed",
@@ -50,11 +58,16 @@ def _trimmed(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, Metri
                         fit_head=p["fit_head"], batch_size=p["batch_size"], seed=ctx.seed)
     res = evaluate_trimmed(model, data, cfg, train=train, model_name=ctx.model_ref)
     fp = fingerprint([[ex.text, ex.label] for ex in data.examples])
+    scored = [ex for ex in data.examples if ex.label in labels]  # what evaluate_trimmed scores, in order
+    if len(scored) != len(res.gold):
+        raise RuntimeError(f"trimmed eval scored {len(res.gold)} examples, expected {len(scored)}")  # a bug
+    ids = [item_id(ex.text, ex.label) for ex in scored]
     out = {}
     for metric, variant in VARIANTS.items():
         rep = res.variants.get(variant)
         if rep is not None:
-            out[metric] = proportion(round(rep["accuracy"] * rep["n"]), rep["n"], fp)
+            pred = rep["predictions"]
+            out[metric] = proportion_of([int(p_) == int(g) for p_, g in zip(pred, res.gold, strict=True)], ids, fp)
     return out
 
 

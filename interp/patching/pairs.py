@@ -1,0 +1,91 @@
+"""Prompt pairs for patching: read a JSONL file, validate and tokenize (`interp.tokens`), group by length."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from interp.errors import UserError
+from interp.patching.metrics import MetricSpec
+from interp.patching.schema import Pair
+
+
+def load_pairs(path: str | Path) -> list[Pair]:
+    """A JSONL file of pairs: keys clean, corrupt (required), answer, wrong (optional). Errors name the line."""
+    from interp.jsonl import parse_jsonl
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"pairs file {str(p)!r} not found; pass a .jsonl file with clean/corrupt per line")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{p} is not UTF-8 text; save the JSONL file as UTF-8") from None
+    out = []
+    for lineno, row in parse_jsonl(text, p.name):
+        where = f"{p.name} line {lineno}"
+        unknown = sorted(set(row) - {"clean", "corrupt", "answer", "wrong"})
+        if unknown:
+            raise UserError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: clean, corrupt, "
+                            "answer, wrong")
+        for k in ("clean", "corrupt"):
+            if not isinstance(row.get(k), str) or not row[k].strip():
+                raise UserError(f"{where}: {k!r} must be a non-empty string")
+        for k in ("answer", "wrong"):
+            if k in row and not (isinstance(row[k], str) and row[k].strip()):
+                raise UserError(f"{where}: {k!r} must be a non-empty string, got {row[k]!r}")
+        out.append(Pair(row["clean"], row["corrupt"], row.get("answer"), row.get("wrong"), where))
+    if not out:
+        raise UserError(f"{p} has no pairs; write one JSON object per line")
+    return out
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    clean: list[int]
+    corrupt: list[int]
+    answer: int | None
+    wrong: int | None
+
+
+def encode_pairs(tokenizer, pairs: Sequence[Pair], spec: MetricSpec, n_ctx: int) -> list[_Encoded]:
+    """Validate and tokenize every pair (interp.tokens); UserError naming the pair on any problem."""
+    from interp.tokens import encode, single_token
+
+    out = []
+    for i, p in enumerate(pairs):
+        at = p.where or f"pair {i + 1}"
+        if p.clean == p.corrupt:
+            raise UserError(f"{at}: clean and corrupt are the same text, so the clean−corrupt gap is 0 and "
+                            "'fraction restored' is undefined; change the corrupt prompt")
+        c, r = encode(tokenizer, p.clean), encode(tokenizer, p.corrupt)
+        if len(c) != len(r):
+            raise UserError(f"{at}: clean is {len(c)} tokens but corrupt is {len(r)} tokens; patching needs the "
+                            "same token length (positions must line up) — reword one of them")
+        if len(c) > n_ctx:
+            raise UserError(f"{at}: {len(c)} tokens exceed the model context {n_ctx}; shorten the prompts")
+        if c == r:
+            raise UserError(f"{at}: clean and corrupt tokenize identically (gap 0: 'fraction restored' undefined)")
+        ids: list[int | None] = [None, None]
+        if spec.n_words:
+            words = [p.answer or spec.answer, p.wrong or spec.wrong][: spec.n_words]
+            for j, (w, what) in enumerate(zip(words, ("answer", "wrong"), strict=False)):
+                if w is None:
+                    raise UserError(f"{at}: metric {spec.kind} needs {'an answer' if j == 0 else 'a wrong'} word; "
+                                    f'give it in --metric ("{spec.kind}: his, her") or as "{what}" in the pair')
+                ids[j] = single_token(tokenizer, w, after=p.clean, what=f"{what} of {at}")
+            if spec.kind == "logit-diff" and ids[0] == ids[1]:
+                raise UserError(f"{at}: answer and wrong are the same token; give two different words")
+        out.append(_Encoded(c, r, ids[0], ids[1]))
+    return out
+
+
+def groups(enc: Sequence[_Encoded]) -> list[list[int]]:
+    by_len: dict[int, list[int]] = {}
+    for i, e in enumerate(enc):
+        by_len.setdefault(len(e.clean), []).append(i)
+    return [by_len[k] for k in sorted(by_len)]
+
+
+_groups = groups  # old private name
