@@ -44,7 +44,7 @@ def circuit(model: Any, *, clean: str | None = None, corrupt: str | None = None,
     compare: further methods scored on the same pairs (with `exact` among method/compare: Spearman and top-20
     recall of each estimate vs exact)."""
     from interp.circuits import run as runner
-    from interp.patching.api import Pair, encode_pairs, load_pairs, model_and_name
+    from interp.patching.api import Pair, as_pairs, encode_pairs, model_and_name
 
     config = CircuitConfig(metric=metric, method=method, compare=tuple(compare), size=size, threshold=threshold,
                            curve_points=curve_points, n_boot=n_boot, seed=seed)
@@ -56,7 +56,7 @@ def circuit(model: Any, *, clean: str | None = None, corrupt: str | None = None,
     else:
         if clean is not None or corrupt is not None:
             raise UserError("give either --clean/--corrupt or --pairs, not both")
-        pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+        pair_list = as_pairs(pairs)
         if not pair_list:
             raise UserError("no pairs given")
     name, bridge = model_and_name(model, device)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from interp.errors import UserError
@@ -94,7 +93,7 @@ def circuit_formation(series: Any, *, pairs: Any, metric: str = "logit-diff", me
     """EAP-IG circuits on every checkpoint of `series` (anything `interp.series.as_series` reads)."""
     from interp.attention.evolution import _gather, _world
     from interp.circuits.config import TARGET, CircuitConfig, parse_method
-    from interp.patching.api import load_pairs
+    from interp.patching.api import as_pairs
     from interp.patching.metrics import MetricSpec
     from interp.series import CheckpointSeries, as_series
 
@@ -104,7 +103,7 @@ def circuit_formation(series: Any, *, pairs: Any, metric: str = "logit-diff", me
     if size < 1:
         raise UserError(f"--size must be >= 1, got {size}")
     spec = MetricSpec.parse(metric)
-    pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+    pair_list = as_pairs(pairs)
     if not pair_list:
         raise UserError("no pairs given")
     s = as_series(series, tokenizer=tokenizer, meta=meta)
