@@ -127,17 +127,19 @@ def _tick(v: float, _pos: Any = None) -> str:
     return f"{v:.3g}" if abs(v) >= 1e-4 else f"{v:.1e}"
 
 
-def draw_panels(fig: Any, specs: Sequence[tuple], xlabel: str, logy: bool = False, logx: bool = False) -> None:
+def draw_panels(fig: Any, specs: Sequence[tuple], xlabel: str, logy: bool = False, logx: bool = False,
+                vlines: dict[str, float] | None = None) -> None:
     """Side-by-side line charts: each spec is (title, series, ylabel, labelled horizontal lines[, (ymin, ymax)]).
 
     Nothing is written over the data: reference lines (thresholds, chance) are named in the legend, and the legend
-    sits under the panel. A spec's optional y range fixes the axis (scores: (0, 1), so noise is not zoomed into)."""
+    sits under the panel. A spec's optional y range fixes the axis (scores: (0, 1), so noise is not zoomed into).
+    `vlines` (label -> x) are drawn dotted on every panel (e.g. the checkpoints where a phase change is marked)."""
     n = len(specs)
     ncols = min(n, 3)
     nrows = math.ceil(n / ncols)
     w, h = _size(fig)
     one_col = ncols > 1  # several panels side by side: one legend entry per row, so legends stay narrow
-    rows = max((1 if not one_col else len(sp[1]) + len(sp[3] or {})) for sp in specs)
+    rows = max((1 if not one_col else len(sp[1]) + len(sp[3] or {}) + len(vlines or {})) for sp in specs)
     legend_in = 0.18 * rows + 0.1  # inches of legend under each panel's x label
     axes = _grid(fig, nrows, ncols, wspace=0.6, hspace=(1.0 + legend_in) / max(h / nrows - 1.0, 0.8),
                  bottom=0.6 + legend_in)
@@ -155,6 +157,9 @@ def draw_panels(fig: Any, specs: Sequence[tuple], xlabel: str, logy: bool = Fals
                         markersize=3, linewidth=1.4, label=esc(name))
         for name, y in (hlines or {}).items():
             ax.axhline(y, linestyle="--", color="grey", linewidth=1, label=esc(name))
+        for j, (name, x) in enumerate((vlines or {}).items()):
+            if is_num(x):
+                ax.axvline(float(x), linestyle=":", color=f"C{(j + 3) % 10}", linewidth=1.2, label=esc(name))
         if logy:
             ax.set_yscale("log")
         else:

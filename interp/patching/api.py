@@ -23,7 +23,7 @@ from typing import Any
 
 from interp.errors import UserError
 from interp.patching.metrics import MetricSpec
-from interp.patching.pairs import _Encoded, _groups, encode_pairs, groups, load_pairs  # noqa: F401
+from interp.patching.pairs import _Encoded, _groups, as_pairs, encode_pairs, groups, load_pairs  # noqa: F401
 from interp.patching.schema import (  # noqa: F401
     DIRECTIONS,
     GAP_MIN_REL,
@@ -76,7 +76,7 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
     else:
         if clean is not None or corrupt is not None:
             raise UserError("give either --clean/--corrupt or --pairs, not both")
-        pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+        pair_list = as_pairs(pairs)
         if not pair_list:
             raise UserError("no pairs given")
     name, bridge = model_and_name(model, device)
@@ -115,7 +115,7 @@ def patch_heads(model: Any, heads: str, *, pairs: Sequence[Pair] | str | Path, m
     spec_h = HeadSpec.parse(heads)
     PatchConfig(metric=metric, direction=direction)
     spec = MetricSpec.parse(metric)
-    pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+    pair_list = as_pairs(pairs)
     if not pair_list:
         raise UserError("no pairs given")
     name, bridge = model_and_name(model, device)

@@ -30,6 +30,7 @@ def test_interrupted_demo_training_resumes_from_the_rolling_checkpoint(tmp_path,
     from interp.cli import run
     from interp.demo import STAGES, DemoConfig
     from interp.train import train
+    from interp.train.hooks import Hooks
 
     full = train(tmp_path / "full", **_kw(corpus))
     spe = full.steps // 2
@@ -37,7 +38,7 @@ def test_interrupted_demo_training_resumes_from_the_rolling_checkpoint(tmp_path,
     cut_at = spe + 4 if (spe + 4) % 3 else spe + 5  # mid epoch 2, past a rolling checkpoint
     demo = DemoConfig(out=tmp_path / "demo", gemma=False)
     with pytest.raises(KeyboardInterrupt):
-        train(demo.out / "run", interrupt_after_step=cut_at, **_kw(corpus))
+        train(demo.out / "run", _hooks=Hooks(interrupt_after_step=cut_at), **_kw(corpus))
     last = resumable_checkpoints(demo.out / "run")[-1]
     assert last.name == "resume" and read_state(last)["step"] == cut_at - cut_at % 3 > spe  # not the epoch one
 
