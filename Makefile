@@ -7,7 +7,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check
-EXTRAS := dev,datasets,gemma
+EXTRAS := dev,datasets,gemma,sae
 LOCK := requirements.lock
 
 .PHONY: demo test lint setup test-latest lock

@@ -54,10 +54,11 @@ def perplexity(model: Any, *, text: str | Path | None = None, split: str | None 
 
 def sensitivity(model: Any, *, prompts: str | Path | list[str] | tuple[str, ...] | None = None,
                 decoding: str = "greedy,t0.7,k50", max_new_tokens: int = 30, device: str = "cpu", seed: int = 0,
-                progress: bool = False) -> Any:
+                progress: bool = False, samples: int = 4) -> Any:
     """Prompt sensitivity: pairwise sentence BLEU between continuations of paraphrased prompts, per decoding.
 
     `prompts`: a file with one prompt per line, a list of prompts, or None for the built-in paraphrase family.
+    `samples`: continuations per prompt under sampling decodings, each with its own seed derived from `seed`.
     Returns `evals.sensitivity.SensitivityResult`.
     """
     from evals.sensitivity import DEFAULT_PROMPTS, SensitivityConfig, read_prompts
@@ -78,7 +79,7 @@ def sensitivity(model: Any, *, prompts: str | Path | list[str] | tuple[str, ...]
         raw = read_text_file(path, "prompts file")
         prompt_list = read_prompts(raw, f"prompts file {str(path)!r}")
     cfg = SensitivityConfig(prompts=prompt_list, decodings=tuple(decoding.split(",")), max_new_tokens=max_new_tokens,
-                            seed=seed)
+                            seed=seed, samples=samples)
     name, hf, tok = _load_hf(model, device)
     res = measure(hf, cfg, tokenizer=tok, progress=progress)
     return dataclasses.replace(res, model=name)

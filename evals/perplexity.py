@@ -221,12 +221,12 @@ def tokenize_documents(tok: Any, texts: Sequence[str], prepend_bos: bool = True,
 
 def _tokenize_chunked(tok: Any, texts: Sequence[str], progress: bool, chunk_chars: int = 1_000_000) -> list[list[int]]:
     """Token ids of many documents (batched calls of ~chunk_chars characters, with a progress bar)."""
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     out: list[list[int]] = []
     batch: list[str] = []
     size = 0
-    with tqdm(total=sum(len(t) for t in texts), desc="leakage: tokenizing train text", unit="char",
+    with progress_bar(total=sum(len(t) for t in texts), desc="leakage: tokenizing train text", unit="char",
               unit_scale=True, disable=not progress, file=sys.stderr) as bar:
         for k, t in enumerate(texts):
             batch.append(t)
@@ -244,12 +244,12 @@ def score_windows(logits_fn: LogitsFn, docs: Sequence[Sequence[int]], windows: S
                   batch_size: int, device: torch.device | str = "cpu", pad_id: int = 0,
                   progress: bool = False) -> np.ndarray:
     """NLL sum (nats, float64) of each window's scored targets. docs: model input sequences."""
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     order = sorted(range(len(windows)), key=lambda i: (-(windows[i].end - windows[i].start), i))
     out = np.zeros(len(windows), dtype=np.float64)
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    for batch in tqdm(batches, desc="perplexity", unit="batch", disable=not progress, file=sys.stderr):
+    for batch in progress_bar(batches, desc="perplexity", unit="batch", disable=not progress, file=sys.stderr):
         ws = [windows[i] for i in batch]
         T = ws[0].end - ws[0].start  # longest first
         x = torch.full((len(ws), T), pad_id, dtype=torch.long)  # (B, T), right-padded

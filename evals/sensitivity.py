@@ -11,8 +11,17 @@ pairwise with BLEU:
   matrix is symmetric. The diagonal (a continuation against itself) is excluded from every statistic
   and stored as null. An empty continuation scores 0 against anything.
 - High mean off-diagonal BLEU = the model's continuation barely depends on the paraphrase (prompt
-  *insensitive*); low = sensitive. Under sampling, part of the disagreement is sampling noise; every
-  prompt is decoded with the same seed (common random numbers) so that noise is shared, not added.
+  *insensitive*); low = sensitive.
+- Sampling (any decoding but greedy): every (prompt, sample) gets its OWN seed, derived from `seed` by
+  `numpy.random.SeedSequence((seed, decoding index, prompt index, sample index))` — sharing one seed across
+  prompts would make different prompts draw the same random numbers and share text, measuring the seed, not
+  the wording. `samples` continuations are drawn per prompt. The between-prompt BLEU (`bleu`, `bleu_mean`:
+  mean over every sample of prompt i against every sample of prompt j ≠ i) is set against its baseline line,
+  the within-prompt BLEU (`bleu_within`: the same prompt's samples against each other = what resampling
+  alone changes). `within_minus_between` > 0 = the wording changes the continuation more than resampling
+  does; its 95% interval is a seeded bootstrap over prompts (paired: each prompt's within vs its between;
+  prompts share the between pairs, so the interval is approximate). Greedy is deterministic: 1 sample, no
+  within-prompt line.
 - distinct-1/2 (`interp.decoding.distinct_n`, over the continuation's token ids) of each continuation
   flags degenerate repetition, which inflates BLEU.
 
@@ -79,8 +88,11 @@ class SensitivityConfig:
     decodings: tuple[str, ...] = DEFAULT_DECODINGS
     max_new_tokens: int = 30
     seed: int = 0
+    samples: int = 4  # continuations per prompt under sampling decodings (greedy: 1)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.samples, int) or self.samples < 1:
+            raise UserError(f"--samples must be a positive integer, got {self.samples!r}")
         if not self.prompts or any(not p.strip() for p in self.prompts):
             raise UserError("prompts must be a non-empty list of non-empty strings")
         if len(self.prompts) < 2:
@@ -93,9 +105,9 @@ class SensitivityConfig:
 @dataclass(frozen=True)
 class DecodingSensitivity:
     decoding: str
-    continuations: tuple[str, ...]
+    continuations: tuple[str, ...]  # the first sample of each prompt
     continuation_tokens: tuple[tuple[int, ...], ...]
-    bleu: tuple[tuple[float, ...], ...]  # (P, P) symmetrised sentence BLEU, NaN (→ null) diagonal
+    bleu: tuple[tuple[float, ...], ...]  # (P, P) between-prompt BLEU (mean over sample pairs), NaN diagonal
     bleu_mean: float  # over the P*(P-1)/2 off-diagonal pairs
     bleu_min: float
     bleu_max: float
@@ -103,6 +115,14 @@ class DecodingSensitivity:
     distinct_2: tuple[float, ...]
     distinct_1_mean: float
     distinct_2_mean: float
+    n_samples: int = 1
+    sample_seeds: tuple[tuple[int, ...], ...] = ()  # (P, S) generator seeds (greedy: unused)
+    samples: tuple[tuple[str, ...], ...] = ()  # (P, S) continuations
+    bleu_within: tuple[float, ...] | None = None  # (P,) same prompt, different samples; None for greedy
+    bleu_within_mean: float | None = None  # the baseline line for bleu_mean
+    within_minus_between: float | None = None  # mean over prompts of within_i − between_i
+    diff_ci_low: float | None = None  # seeded bootstrap over prompts, 95%
+    diff_ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,7 @@ class SensitivityResult(FrozenResult):
     prompts: tuple[str, ...] = ()
     max_new_tokens: int = 0
     seed: int = 0
+    samples: int = 1  # continuations per prompt under sampling
     bleu_signature: str = ""
     decodings: tuple[DecodingSensitivity, ...] = ()
 
@@ -135,6 +156,35 @@ def pairwise_bleu(texts: Sequence[str]) -> np.ndarray:
     return (raw + raw.T) / 2  # NaN diagonal stays NaN
 
 
+def sample_seed(seed: int, decoding: int, prompt: int, sample: int) -> int:
+    """An independent generator seed for one (decoding, prompt, sample), derived from `seed` (module doc)."""
+    return int(np.random.SeedSequence((seed, decoding, prompt, sample)).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def sampled_bleu(texts: Sequence[Sequence[str]], seed: int, n_boot: int = 2000) -> dict[str, Any]:
+    """texts (P prompts × S samples) → between-prompt matrix (P, P), within-prompt BLEU per prompt and the paired
+    within − between difference with a bootstrap interval over prompts (module doc)."""
+    p, s = len(texts), len(texts[0])
+    flat = [t for row in texts for t in row]
+    m = pairwise_bleu(flat).reshape(p, s, p, s)  # (prompt, sample, prompt, sample); NaN where same text index
+    between = np.full((p, p), np.nan)
+    for i in range(p):
+        for j in range(p):
+            if i != j:
+                between[i, j] = float(m[i, :, j, :].mean())
+    out: dict[str, Any] = {"between": between}
+    if s < 2:
+        return out
+    within = np.array([float(np.nanmean(m[i, :, i, :])) for i in range(p)])  # NaN diagonal (sample vs itself)
+    between_i = np.nanmean(between, axis=1)  # (P,)
+    diff = within - between_i
+    rng = np.random.default_rng(seed)
+    boots = diff[rng.integers(0, p, size=(n_boot, p))].mean(1)
+    out.update(within=within, diff=float(diff.mean()), lo=float(np.quantile(boots, 0.025)),
+               hi=float(np.quantile(boots, 0.975)))
+    return out
+
+
 def off_diagonal_stats(m: np.ndarray) -> tuple[float, float, float]:
     """(mean, min, max) over i < j."""
     iu = np.triu_indices(m.shape[0], k=1)
@@ -151,7 +201,7 @@ def sensitivity(model: Any, config: SensitivityConfig = SensitivityConfig(), *, 
     `model`: a TransformerBridge (forward through the bridge, so attached hooks apply) or an HF causal
     LM (pass `tokenizer`); `logits_fn` overrides the forward (e.g. `bridge.run_with_hooks` under ablation).
     """
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     is_bridge = hasattr(model, "original_model") and hasattr(model, "hook_dict")
     tok = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
@@ -169,28 +219,43 @@ def sensitivity(model: Any, config: SensitivityConfig = SensitivityConfig(), *, 
         prompt_ids.append(torch.tensor([ids], device=device))  # (1, T)
 
     rows = []
-    total = len(config.decodings) * len(config.prompts)
-    with tqdm(total=total, desc="sensitivity", unit="gen", disable=not progress, file=sys.stderr) as bar:
-        for name in config.decodings:
+    n_s = {name: 1 if Decoding.parse(name).greedy else config.samples for name in config.decodings}
+    total = sum(n_s.values()) * len(config.prompts)
+    with progress_bar(total=total, desc="sensitivity", unit="gen", disable=not progress, file=sys.stderr) as bar:
+        for d_i, name in enumerate(config.decodings):
             dec = Decoding.parse(name)
+            seeds = tuple(tuple(sample_seed(config.seed, d_i, i, k) for k in range(n_s[name]))
+                          for i in range(len(prompt_ids)))
             new_tokens, texts = [], []
-            for ids in prompt_ids:
-                full = generate(logits_fn, ids, config.max_new_tokens, n_ctx, dec, seed=config.seed)
-                new = full[0, ids.shape[1]:].tolist()
-                new_tokens.append(tuple(new))
-                texts.append(tok.decode(new))
-                bar.update(1)
-            m = pairwise_bleu(texts)
+            for ids, row_seeds in zip(prompt_ids, seeds, strict=True):
+                toks, txt = [], []
+                for sd in row_seeds:
+                    full = generate(logits_fn, ids, config.max_new_tokens, n_ctx, dec, seed=sd)
+                    new = full[0, ids.shape[1]:].tolist()
+                    toks.append(tuple(new))
+                    txt.append(tok.decode(new))
+                    bar.update(1)
+                new_tokens.append(toks)
+                texts.append(tuple(txt))
+            sb = sampled_bleu(texts, config.seed)
+            m = sb["between"]
             mean, lo, hi = off_diagonal_stats(m)
-            d1 = tuple(distinct_n(list(t), 1) for t in new_tokens)
-            d2 = tuple(distinct_n(list(t), 2) for t in new_tokens)
+            d1 = tuple(float(np.mean([distinct_n(list(t), 1) for t in ts])) for ts in new_tokens)
+            d2 = tuple(float(np.mean([distinct_n(list(t), 2) for t in ts])) for ts in new_tokens)
+            within = sb.get("within")
             rows.append(DecodingSensitivity(
-                decoding=name, continuations=tuple(texts), continuation_tokens=tuple(new_tokens),
+                decoding=name, continuations=tuple(t[0] for t in texts),
+                continuation_tokens=tuple(ts[0] for ts in new_tokens),
                 bleu=tuple(tuple(float(x) for x in r) for r in m), bleu_mean=mean, bleu_min=lo, bleu_max=hi,
                 distinct_1=d1, distinct_2=d2, distinct_1_mean=float(np.mean(d1)), distinct_2_mean=float(np.mean(d2)),
+                n_samples=n_s[name], sample_seeds=seeds if not dec.greedy else (), samples=tuple(texts),
+                bleu_within=None if within is None else tuple(float(x) for x in within),
+                bleu_within_mean=None if within is None else float(within.mean()),
+                within_minus_between=sb.get("diff"), diff_ci_low=sb.get("lo"), diff_ci_high=sb.get("hi"),
             ))
     return SensitivityResult(prompts=tuple(config.prompts), max_new_tokens=config.max_new_tokens,
-                             seed=config.seed, bleu_signature=bleu_signature(), decodings=tuple(rows))
+                             seed=config.seed, samples=config.samples, bleu_signature=bleu_signature(),
+                             decodings=tuple(rows))
 
 
 # ----------------------------------------------------------------------------- figures (from the result dict)

@@ -33,7 +33,10 @@ class _CallableModule(types.ModuleType):
     """A subpackage whose name is also a public function (`interp.train`): calling it calls the function."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _function(self.__name__.rpartition(".")[2])(*args, **kwargs)
+        name = self.__name__.rpartition(".")[2]
+        if name not in API:
+            raise TypeError(f"module {self.__name__!r} is not callable (no public function interp.{name})")
+        return _function(name)(*args, **kwargs)
 
     @property
     def __signature__(self) -> inspect.Signature:  # inspect.signature(interp.attention) → the function's
@@ -41,11 +44,16 @@ class _CallableModule(types.ModuleType):
 
 
 class _Interp(types.ModuleType):
-    """The `interp` package: submodules bound under a public function's name become callable."""
+    """The `interp` package: its subpackages become callable (calling one calls the public function of the
+    same name). Whether that name is public is asked at call time, not here: binding happens while the
+    analysis units themselves are being imported, when the API table cannot be read yet."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in API and isinstance(value, types.ModuleType) and type(value) is types.ModuleType:
-            value.__class__ = _CallableModule
+        if (isinstance(value, types.ModuleType) and value.__name__ == f"interp.{name}"
+                and not isinstance(value, _CallableModule)):
+            cls = type(value)  # a plain module, or a lazy package (interp.lazy) whose __setattr__ is kept
+            value.__class__ = (_CallableModule if cls is types.ModuleType
+                               else type(f"_Callable{cls.__name__}", (_CallableModule, cls), {}))
         super().__setattr__(name, value)
 
 
@@ -63,10 +71,12 @@ def _function(name: str) -> Any:
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # derived from the analysis units on first use
         return sorted(API)
+    if not name.startswith("_") and importlib.util.find_spec(f"interp.{name}") is not None:
+        # a submodule (`from interp import stats` while the units load) or a subpackage named like a public
+        # function: imported without reading the API table; bound (callable) by _Interp.__setattr__
+        return importlib.import_module(f"interp.{name}")
     if name not in API:
         raise AttributeError(f"module 'interp' has no attribute {name!r}")
-    if importlib.util.find_spec(f"interp.{name}") is not None:  # a subpackage of the same name
-        return importlib.import_module(f"interp.{name}")  # bound (callable) by _Interp.__setattr__
     return _function(name)  # not cached as a module global: a unit unregistered later is gone at once
 
 

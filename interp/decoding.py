@@ -93,17 +93,17 @@ def generate(
 ) -> torch.Tensor:
     """input_ids (B, T) → (B, T + new) token ids. Stops early only if every row emitted `eos_token_id`.
 
-    `progress`: a tqdm bar on stderr (shown for long generations, `PROGRESS_MIN_TOKENS` or more)."""
+    `progress`: a bar on stderr (interp.progress; shown for long generations, `PROGRESS_MIN_TOKENS` or more)."""
     import sys
 
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     g = torch.Generator()
     g.manual_seed(seed)
     ids = input_ids
     done = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
     show = progress and max_new_tokens >= PROGRESS_MIN_TOKENS
-    for _ in tqdm(range(max_new_tokens), desc="generate", unit="tok", file=sys.stderr, leave=False,
+    for _ in progress_bar(range(max_new_tokens), desc="generate", unit="tok", file=sys.stderr, leave=False,
                   disable=None if show else True, mininterval=1.0):
         logits = logits_fn(ids[:, -n_ctx:])[:, -1, :]  # (B, d_vocab)
         nxt = next_token(logits, decoding, g)

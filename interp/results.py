@@ -76,6 +76,32 @@ class FrozenResult:
     def _repr_html_(self) -> str:
         return summary_html(self.to_dict())
 
+    def __repr__(self) -> str:
+        """A short summary (kind, model, the scalar fields); `.to_dict()` holds everything."""
+        return short_repr(self)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # @dataclass on a subclass would generate a field-by-field __repr__ (tens of KB for a result with grids);
+        # one defined in the class body is kept, so every result gets the short one
+        super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = FrozenResult.__repr__  # type: ignore[method-assign]
+
+
+def short_repr(obj: Any, limit: int = 8) -> str:
+    """ClassName(kind='...', model='...', a=1, b=0.5, ..., +N fields) — scalars only, strings shortened."""
+    parts, rest = [], 0
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, (bool, int, float)) or v is None or (isinstance(v, str) and v):
+            if len(parts) < limit:
+                text = repr(v if not isinstance(v, str) or len(v) <= 40 else v[:39] + "…")
+                parts.append(f"{f.name}={text if not isinstance(v, float) else f'{v:.4g}'}")
+                continue
+        rest += 1
+    more = f", +{rest} fields (.to_dict())" if rest else ""
+    return f"{type(obj).__name__}({', '.join(parts)}{more})"
+
 
 def save_result(data: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
     """Save a result dict like `FrozenResult.save` (figures from `interp.figures.FIGURES[data["kind"]]`)."""

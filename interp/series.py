@@ -64,6 +64,7 @@ class CheckpointSeries:
     kind: str  # run | trainer | dirs | list | hub | nanogpt | pairs
     checkpoints: tuple[Checkpoint, ...]
     loss_curve: tuple[dict[str, Any], ...] = field(default=())
+    boundary: dict[str, Any] | None = None  # parent → fine-tune: {"label", "step", "tokens", "checkpoint"}
 
     def __post_init__(self) -> None:
         if not self.checkpoints:
@@ -137,7 +138,8 @@ class CheckpointSeries:
             gc.unfreeze()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "kind": self.kind, "checkpoints": [c.to_dict() for c in self.checkpoints]}
+        out = {"source": self.source, "kind": self.kind, "checkpoints": [c.to_dict() for c in self.checkpoints]}
+        return out if self.boundary is None else {**out, "boundary": self.boundary}
 
 
 # ----------------------------------------------------------------------------- loading
@@ -285,7 +287,35 @@ def _number(name: str) -> int | None:
 
 # ----------------------------------------------------------------------------- builders
 def from_run_dir(run: Path) -> CheckpointSeries:
-    """epoch-NNN and step-NNNNNN checkpoints of an interp run, ordered by step (an epoch dir wins a tie)."""
+    """epoch-NNN and step-NNNNNN checkpoints of an interp run, ordered by step (an epoch dir wins a tie).
+    A fine-tune (run.json `parent`) is read with its parent: parent checkpoints up to the one it started from,
+    then its own with step/tokens counted on from there; `boundary` marks where fine-tuning starts."""
+    child = _own_run_series(run)
+    parent = (_read_json(run / "run.json") or {}).get("parent")
+    return child if not parent else _with_parent(child, parent)
+
+
+def _with_parent(child: CheckpointSeries, parent: dict[str, Any]) -> CheckpointSeries:
+    p_step, p_tok = parent.get("step") or 0, parent.get("tokens_seen") or 0
+    pre: list[Checkpoint] = []
+    curve: list[dict[str, Any]] = []
+    if parent.get("run") and Path(parent["run"]).is_dir():
+        ps = from_run_dir(Path(parent["run"]))
+        pre = [c for c in ps.checkpoints if c.step is None or c.step <= p_step]
+        curve = [r for r in ps.loss_curve if r.get("step") is None or r["step"] <= p_step]
+    if not pre or pre[-1].step != p_step:  # the exact start (e.g. checkpoints/best, or a foreign HF dir)
+        pre.append(Checkpoint(label="parent", ref=parent["dir"], step=p_step, tokens_seen=p_tok))
+    post = [replace(c, label=f"ft/{c.label}", step=None if c.step is None else c.step + p_step, epoch=None,
+                    tokens_seen=None if c.tokens_seen is None else c.tokens_seen + p_tok) for c in child.checkpoints]
+    curve += [{**r, "epoch": None, "step": r["step"] + p_step,
+               "tokens": None if r.get("tokens") is None else r["tokens"] + p_tok} for r in child.loss_curve]
+    check_same_architecture([*pre, *post])
+    boundary = {"label": "fine-tune starts", "step": p_step, "tokens": p_tok, "checkpoint": len(pre) - 0.5,
+                "parent": parent.get("ref")}
+    return CheckpointSeries(child.source, "run", tuple(pre + post), tuple(curve), boundary)
+
+
+def _own_run_series(run: Path) -> CheckpointSeries:
     root = run / "checkpoints"
     found = [d for d in sorted(root.iterdir()) if re.fullmatch(r"(epoch|step)-\d+", d.name) and _complete(d)] \
         if root.is_dir() else []

@@ -77,4 +77,28 @@ def train_char(texts: Iterable[str]):
     )
 
 
-TOKENIZERS = {"bpe": "byte-level BPE (tokenizers)", "char": "character level (tokenizers WordLevel, one token per char)"}
+def train_word(texts: Iterable[str]):
+    """One token per whitespace-separated word: the train split's distinct words (sorted) get ids 0..n-1,
+    then `<|endoftext|>` = n and `<unk>` = n+1 (words the train split never had). Decoding joins words with
+    one space (line breaks are not kept). Meant for the synthetic `--corpus induction`, where every word and
+    "." is a token the model has seen."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    words = sorted(set().union(*(set(t.split()) for t in texts)))
+    if not words:
+        raise UserError("cannot build a word vocabulary from an empty train split; add text")
+    vocab = {w: i for i, w in enumerate(words)}
+    vocab[EOT], vocab[UNK] = len(words), len(words) + 1
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece(prefix="\0", cleanup=False)  # joins tokens with spaces
+    tok.add_special_tokens([EOT, UNK])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=EOT, eos_token=EOT, unk_token=UNK, pad_token=EOT,
+        model_max_length=1_000_000, clean_up_tokenization_spaces=False,
+    )
+
+
+TOKENIZERS = {"bpe": "byte-level BPE (tokenizers)", "char": "character level (tokenizers WordLevel, one token per char)",
+              "word": "word level (tokenizers WordLevel, one token per whitespace-separated word)"}

@@ -39,15 +39,20 @@ from typing import Any
 # One line per analysis unit: "module:attribute" of its `Unit` declaration.
 BUILTIN: tuple[str, ...] = (
     "interp.train.unit:UNIT",
+    "interp.sweep.unit:UNIT",
     "interp.decoding_unit:UNIT",
     "interp.attention.unit:UNIT",
     "interp.ablation.unit:UNIT",
     "interp.patching.unit:UNIT",
+    "interp.circuits.unit:UNIT",
+    "interp.lens.unit:UNIT",
     "interp.importers.unit:UNIT",
     "evals.unit:UNIT",
+    "evals.finetune_unit:UNIT",
     "evals.trimmed.unit:UNIT",
     "evals.regress.unit:UNIT",
     "probes.unit:UNIT",
+    "interp.sae.unit:UNIT",
 )
 
 CLI_GROUPS: dict[str, str] = {

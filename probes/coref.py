@@ -136,7 +136,7 @@ def attention_to_words(bridge, encoded: Sequence[Encoded], batch_size: int = 16,
     check read off the probe pass's logits, so most examples need no second forward.
     Returns (ante, dist, per-example lists of request sums).
     """
-    from tqdm.auto import tqdm
+    from interp.progress import progress_bar
 
     n_layers, n_heads = bridge.cfg.n_layers, bridge.cfg.n_heads
     pad = bridge.tokenizer.pad_token_id if bridge.tokenizer.pad_token_id is not None else 0
@@ -145,7 +145,7 @@ def attention_to_words(bridge, encoded: Sequence[Encoded], batch_size: int = 16,
     dist = np.zeros((len(encoded), n_layers, n_heads))
     lps: list[list[float]] = [[] for _ in encoded]
     starts = range(0, len(encoded), batch_size)
-    for s in tqdm(starts, desc="coref attention", disable=not progress, file=sys.stderr, leave=False):
+    for s in progress_bar(starts, desc="coref attention", disable=not progress, file=sys.stderr, leave=False):
         chunk = encoded[s:s + batch_size]
         tokens = _pad([e.ids for e in chunk], pad).to(device)  # (B, T)
         B, T = tokens.shape
@@ -182,13 +182,13 @@ def _sum_logprobs(logits: torch.Tensor, at: Sequence[tuple[int, int]]) -> float:
 def continuation_logprobs(bridge, items: Sequence[tuple[list[int], list[int]]], batch_size: int = 16,
                           progress: bool = False) -> np.ndarray:
     """Sum of log P(continuation tokens | prefix) for each (prefix ids, continuation ids). (N,)"""
-    from tqdm.auto import tqdm
+    from interp.progress import progress_bar
 
     pad = bridge.tokenizer.pad_token_id if bridge.tokenizer.pad_token_id is not None else 0
     device = next(bridge.original_model.parameters()).device
     out = np.zeros(len(items))
     starts = range(0, len(items), batch_size)
-    for s in tqdm(starts, desc="coref behaviour", disable=not progress, file=sys.stderr, leave=False):
+    for s in progress_bar(starts, desc="coref behaviour", disable=not progress, file=sys.stderr, leave=False):
         chunk = items[s:s + batch_size]
         tokens = _pad([p + c for p, c in chunk], pad).to(device)  # (B, T)
         logits = bridge(tokens)  # (B, T, V)

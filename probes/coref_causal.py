@@ -11,7 +11,10 @@ same length or without a gendered contrast (it/its) are left out and counted.
 Denoising activation patching (interp.patching: corrupt run, clean activation in; exact, batched) of every
 head (`hook_z`) and of every layer's attention and MLP output gives the FRACTION OF THE GAP RESTORED
 (0 = corrupt, 1 = clean). Top heads carry a seeded bootstrap 95% interval over pairs (samples
-(patched_i − corrupt_i) / mean gap, whose mean is the ratio-of-means fraction). The attention probe
+(patched_i − corrupt_i) / mean gap, whose mean is the ratio-of-means fraction). With an estimate only
+(`method` atp / atp*), the estimate RANKS the heads and `verify_top` K re-measures the top K exactly: the top
+heads are then the verified ones, with exact fractions and bootstrap intervals (`top_heads_source`); without
+verification the top heads are marked unverified and reports keep them out of their findings. The attention probe
 (probes/coref.py) runs on the same examples; the result compares the two head rankings (Spearman over all
 heads of attention accuracy vs fraction restored, and the overlap of the top-k sets): do the heads that
 look at the antecedent also carry it?
@@ -41,8 +44,11 @@ class CausalConfig:
     components: tuple[str, ...] = ("heads", "attn_out", "mlp_out")
     seed: int = 0
     batch_size: int = 16  # attention probe batch
+    verify_top: int = 0  # with an estimate method: re-measure the top-K estimated heads exactly
 
     def __post_init__(self) -> None:
+        if not isinstance(self.verify_top, int) or self.verify_top < 0:
+            raise UserError(f"--verify-top must be >= 0, got {self.verify_top!r}")
         if not isinstance(self.top_k, int) or self.top_k < 1:
             raise UserError(f"top_k must be >= 1, got {self.top_k!r}")
         if "heads" not in self.components:
@@ -67,7 +73,11 @@ class CorefCausalResult(FrozenResult):
     n_heads: int = 0
     clean_logit_diff: float = 0.0
     corrupt_logit_diff: float = 0.0
+    gap_meaningful: bool = True  # interp.patching: False when the gap is noise-sized (fractions not shown)
+    gap_note: str = ""
     head_fraction: list = field(default_factory=list)  # (L, H) fraction of the gap restored
+    head_fraction_method: str = "exact"  # exact | atp | atp*: how head_fraction was obtained
+    top_heads_source: str = "exact"  # exact | "exact (verified top-K of atp)" | "atp (estimate, not verified)"
     layer_fraction: dict = field(default_factory=dict)  # attn_out / mlp_out → (L,)
     top_heads: list = field(default_factory=list)  # carriers: fraction + bootstrap interval
     attention_best_heads: list = field(default_factory=list)  # lookers (from the attention probe)
@@ -132,6 +142,37 @@ def _bootstrap(samples: np.ndarray, seed: int, n: int = N_BOOTSTRAP) -> tuple[fl
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+def _top_heads(res: dict[str, Any], main: str, frac: np.ndarray, corrupt_v: np.ndarray, gap: float,
+               config: CausalConfig) -> list[dict[str, Any]]:
+    """The top-k carrier heads: from exact patching (all heads), else from the exactly verified top of the
+    estimate (ranked by the exact fraction), else the estimate's top marked `verified: False`."""
+    L, H = frac.shape
+    if main != "exact" and res.get("verify", {}).get(main):
+        recs = [v for v in res["verify"][main] if v["kind"] == "heads"]
+        recs.sort(key=lambda v: (-(v["exact"] if v["exact"] is not None else -np.inf), v["layer"], v["slot"]))
+        out = []
+        for v in recs[: config.top_k]:
+            samples = (np.asarray(v["exact_per_pair"], dtype=float) - corrupt_v) / gap
+            lo, hi = _bootstrap(samples, config.seed)
+            out.append({"head": f"{v['layer']}.{v['slot']}", "layer": v["layer"], "head_index": v["slot"],
+                        "fraction": float(samples.mean()), "ci_low": lo, "ci_high": hi, "verified": True,
+                        "estimate": v["estimate"]})
+        return out
+    heads = res["components"]["heads"][main]
+    per_pair = np.array(heads["per_pair"], dtype=float) if "per_pair" in heads else None  # (L, H, n)
+    order = sorted(((layer, h) for layer in range(L) for h in range(H)),
+                   key=lambda lh: (-(frac[lh] if np.isfinite(frac[lh]) else -np.inf), lh))
+    top = []
+    for layer, h in order[: config.top_k]:
+        rec: dict[str, Any] = {"head": f"{layer}.{h}", "layer": layer, "head_index": h,
+                               "fraction": float(frac[layer, h]), "verified": main == "exact"}
+        if per_pair is not None:
+            samples = (per_pair[layer, h] - corrupt_v) / gap
+            rec["ci_low"], rec["ci_high"] = _bootstrap(samples, config.seed)
+        top.append(rec)
+    return top
+
+
 def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig = CausalConfig(), model: str = "",
                  probe_set: str = "", progress: bool = False) -> CorefCausalResult:
     """Causal coreference probe (module doc) on a loaded bridge. Pure: no printing, no files."""
@@ -147,25 +188,25 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
                         "give `corrupt` (the corrupted text before the pronoun) in the JSONL rows")
     n_gendered = len(examples) - skipped.get(NOT_GENDERED, 0)
     methods = tuple(m.strip() for m in config.method.split(",") if m.strip())
-    patched = patch(bridge, pairs=pairs, metric="logit-diff", components=config.components, method=methods,
-                    direction="denoise", top_k=max(10, config.top_k), seed=config.seed, progress=progress)
-    L, H = patched.n_layers, patched.n_heads
     main = "exact" if "exact" in methods else methods[0]
-    heads = patched.components["heads"][main]
+    verify_top = config.verify_top if main != "exact" else 0
+    patched = patch(bridge, pairs=pairs, metric="logit-diff", components=config.components, method=methods,
+                    direction="denoise", top_k=max(10, config.top_k), seed=config.seed, progress=progress,
+                    verify_top=verify_top, verify_kinds=("heads",))
+    res = patched.to_dict()
+    L, H = patched.n_layers, patched.n_heads
+    heads = res["components"]["heads"][main]
     frac = np.array([[np.nan if v is None else v for v in row] for row in heads["fraction"]], dtype=float)
     clean_v = np.array([p["clean_metric"] for p in patched.pairs])
     corrupt_v = np.array([p["corrupt_metric"] for p in patched.pairs])
     gap = float(clean_v.mean() - corrupt_v.mean())
-    per_pair = np.array(heads["per_pair"], dtype=float) if "per_pair" in heads else None  # (L, H, n)
-    order = sorted(((layer, h) for layer in range(L) for h in range(H)),
-                   key=lambda lh: (-(frac[lh] if np.isfinite(frac[lh]) else -np.inf), lh))
-    top = []
-    for layer, h in order[: config.top_k]:
-        rec: dict[str, Any] = {"head": f"{layer}.{h}", "layer": layer, "head_index": h, "fraction": float(frac[layer, h])}
-        if per_pair is not None:
-            samples = (per_pair[layer, h] - corrupt_v) / gap
-            rec["ci_low"], rec["ci_high"] = _bootstrap(samples, config.seed)
-        top.append(rec)
+    top = _top_heads(res, main, frac, corrupt_v, gap, config)
+    if main == "exact":
+        source = "exact"
+    elif verify_top:
+        source = f"exact (verified top-{verify_top} of {main})"
+    else:
+        source = f"{main} (estimate, not verified)"
 
     # the top-k carriers patched together (per pair: (patched_i − corrupt_i) / mean gap)
     together = patch_heads(bridge, ",".join(r["head"] for r in top), pairs=pairs, metric="logit-diff",
@@ -193,26 +234,30 @@ def coref_causal(bridge, examples: Sequence[CorefExample], config: CausalConfig 
     return CorefCausalResult(
         model=model, probe_set=probe_set, seed=config.seed, n_examples=len(examples), n_pairs=len(pairs),
         n_skipped=skipped, n_gendered=n_gendered,
-        paired_fraction_of_gendered=len(pairs) / n_gendered if n_gendered else None, dropped=dropped, n_layers=L, n_heads=H, clean_logit_diff=float(clean_v.mean()),
-        corrupt_logit_diff=float(corrupt_v.mean()), head_fraction=frac, layer_fraction=layer_frac, top_heads=top,
+        paired_fraction_of_gendered=len(pairs) / n_gendered if n_gendered else None, dropped=dropped,
+        n_layers=L, n_heads=H, head_fraction_method=main, top_heads_source=source,
+        clean_logit_diff=float(clean_v.mean()),
+        corrupt_logit_diff=float(corrupt_v.mean()), gap_meaningful=bool(res.get("gap_meaningful", True)),
+        gap_note=str(res.get("gap_note", "")), head_fraction=frac, layer_fraction=layer_frac, top_heads=top,
         attention_best_heads=lookers, head_attention_accuracy=acc, look_vs_carry=look_vs_carry,
-        top_heads_together=together_rec, patching=patched.to_dict(),
+        top_heads_together=together_rec, patching=res,
         pairs=[{"clean": p.clean, "corrupt": p.corrupt, "answer": p.answer, "wrong": p.wrong, "where": p.where}
                for p in pairs],
     )
 
 
 def causal_coref(model: Any, *, data: str = "builtin", top_k: int = 5, method: str = "exact", seed: int = 0,
-                 device: str = "cpu", progress: bool = False) -> CorefCausalResult:
+                 device: str = "cpu", progress: bool = False, verify_top: int = 0) -> CorefCausalResult:
     """Public entry (`interp probe coref MODEL --causal`): model reference or loaded bridge, probe set name or
     JSONL path (rows may give `corrupt`), → `CorefCausalResult` (kind 'coref_causal')."""
     from probes.coref_data import load_probe_set
 
-    config = CausalConfig(top_k=top_k, method=method, seed=seed)
+    config = CausalConfig(top_k=top_k, method=method, seed=seed, verify_top=verify_top)
     from interp import hooked
     from interp.patching.api import PatchConfig
 
-    PatchConfig(methods=tuple(m.strip() for m in method.split(",") if m.strip()))  # validate before loading
+    methods = tuple(m.strip() for m in method.split(",") if m.strip())
+    PatchConfig(methods=methods, verify_top=verify_top if "exact" not in methods else 0)  # validate before loading
     label, examples = load_probe_set(data)
     bridge, info = hooked.load_model(model, device)
     return coref_causal(bridge, examples, config, model=info.name, probe_set=label, progress=progress)

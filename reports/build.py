@@ -101,7 +101,7 @@ def metadata(coll: Collection, stages: list[Stage]) -> tuple[tuple[str, str], ..
 
 def build_report(results_dir: str | os.PathLike, title: str | None = None, progress: bool = False) -> Report:
     """Read RESULTS_DIR and build the format-neutral Report (UserError if there is nothing to report)."""
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     coll = collect(results_dir)
     for s in coll.stages:
@@ -110,7 +110,7 @@ def build_report(results_dir: str | os.PathLike, title: str | None = None, progr
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
         sections = tuple(build_section(s, i + 1) for i, s in enumerate(
-            tqdm(stages, desc="report sections", unit="section", disable=not progress, file=sys.stderr)))
+            progress_bar(stages, desc="report sections", unit="section", disable=not progress, file=sys.stderr)))
     name = Path(coll.root).resolve().name or str(coll.root)
     return Report(title=title or f"interp report — {name}", results_dir=str(coll.root),
                   metadata=metadata(coll, stages), sections=sections, skipped=coll.skipped)

@@ -98,6 +98,85 @@ ATTENTION_JS = r"""
 """
 
 
+FEATURES_JS = r"""
+(function () {
+  "use strict";
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  document.querySelectorAll(".feat-view").forEach(function (view) {
+    var node = document.getElementById(view.getAttribute("data-feat"));
+    if (!node) { return; }
+    var data = JSON.parse(node.textContent);
+    var search = view.querySelector(".feat-search"), list = view.querySelector(".feat-list");
+    var detail = view.querySelector(".feat-detail");
+    function show(i) {
+      var f = data.latents[i];
+      detail.textContent = "";
+      detail.setAttribute("data-latent", String(f.id));
+      list.querySelectorAll("li").forEach(function (li) {
+        li.classList.toggle("sel", li.getAttribute("data-i") === String(i));
+      });
+      detail.appendChild(el("h4", "feat-title", "latent " + f.id));
+      detail.appendChild(el("p", "feat-freq", "fires on " + (100 * f.frequency).toFixed(3) + "% of held-out tokens " +
+        "(95% CI " + (100 * f.frequency_lo).toFixed(3) + "\u2013" + (100 * f.frequency_hi).toFixed(3) + "%), max activation " +
+        f.max_act.toFixed(2)));
+      var hist = el("div", "feat-hist"), mx = Math.max.apply(null, f.hist.counts.concat([1]));
+      f.hist.counts.forEach(function (c, j) {
+        var bar = el("span", "bar");
+        bar.style.height = (2 + 38 * c / mx).toFixed(1) + "px";
+        bar.title = f.hist.edges[j].toFixed(2) + "\u2013" + f.hist.edges[j + 1].toFixed(2) + ": " + c;
+        hist.appendChild(bar);
+      });
+      detail.appendChild(el("div", "feat-label", "activation histogram (non-zero activations)"));
+      detail.appendChild(hist);
+      detail.appendChild(el("div", "feat-label", "top-activating contexts (shade = activation)"));
+      f.contexts.forEach(function (c) {
+        var row = el("div", "feat-ctx");
+        c.tokens.forEach(function (t, j) {
+          var a = c.acts[j] / (f.max_act || 1);
+          var s = el("span", "tok" + (j === c.peak ? " peak" : ""), t);
+          s.style.backgroundColor = "rgba(234, 88, 12, " + (0.85 * Math.max(0, a)).toFixed(3) + ")";
+          s.title = c.acts[j].toFixed(3);
+          row.appendChild(s);
+        });
+        row.appendChild(el("span", "feat-val", " " + c.value.toFixed(2)));
+        detail.appendChild(row);
+      });
+      function logits(name, rows) {
+        detail.appendChild(el("div", "feat-label", name));
+        var p = el("div", "feat-logits");
+        rows.forEach(function (r) { p.appendChild(el("span", "tok", r[0] + " " + r[1].toFixed(2))); });
+        detail.appendChild(p);
+      }
+      logits("logits raised most (decoder row \u00b7 W_U)", f.logits_up);
+      logits("logits lowered most", f.logits_down);
+    }
+    function fill() {
+      var q = search.value.trim().toLowerCase();
+      list.textContent = "";
+      data.latents.forEach(function (f, i) {
+        var text = f.contexts.map(function (c) { return c.tokens.join(""); }).join(" ").toLowerCase();
+        if (q && String(f.id) !== q && text.indexOf(q) < 0) { return; }
+        var li = el("li", "", "#" + f.id + "  " + (100 * f.frequency).toFixed(2) + "%");
+        li.tabIndex = 0;
+        li.setAttribute("data-i", String(i));
+        li.addEventListener("click", function () { show(i); });
+        li.addEventListener("keydown", function (e) { if (e.key === "Enter") { show(i); } });
+        list.appendChild(li);
+      });
+    }
+    search.addEventListener("input", fill);
+    fill();
+    if (data.latents.length) { show(0); }
+  });
+})();
+"""
+
+
 def esc(s: Any) -> str:
     return html.escape(str(s), quote=True)
 
@@ -216,6 +295,17 @@ def _attention_view(sec: Section) -> str:
             f'<script type="application/json" id="{esc(data_id)}">{json_for_script(sec.attention)}</script>')
 
 
+def _feature_view(sec: Section) -> str:
+    if not sec.features:
+        return ""
+    data_id = f"feat-{sec.id}"
+    return (f'<div class="feat-view" data-feat="{esc(data_id)}"><h3>Interactive feature browser</h3>'
+            '<div class="feat-controls"><label>search latent id or context text '
+            '<input class="feat-search" type="search"></label></div>'
+            '<div class="feat-body"><ol class="feat-list"></ol><div class="feat-detail"></div></div></div>'
+            f'<script type="application/json" id="{esc(data_id)}">{json_for_script(sec.features)}</script>')
+
+
 def _section(sec: Section, number: int) -> str:
     """Heading, key figure(s) first, then the reading guide, the headline table and short notes."""
     parts = [f'<section id="{esc(sec.id)}"><h2>{number}. {esc(sec.title)}</h2>']
@@ -224,6 +314,7 @@ def _section(sec: Section, number: int) -> str:
     parts += [_block(b) for b in figs]
     parts.append(f'<div class="guide"><strong>How to read this.</strong> {esc(sec.guide)}</div>')
     parts.append(_attention_view(sec))
+    parts.append(_feature_view(sec))
     parts += [_block(b) for b in rest]
     if sec.appendix or sec.raw:
         parts.append(f'<p class="source">source: {esc(sec.source)} · every other value: '
@@ -276,7 +367,8 @@ def _findings(report: Report) -> str:
 def render_html(report: Report) -> str:
     """The whole report as one HTML document (str): Findings, one section per analysis, appendix."""
     style = css()
-    script = ATTENTION_JS if any(s.attention for s in report.sections) else ""
+    script = (ATTENTION_JS if any(s.attention for s in report.sections) else "") + (
+        FEATURES_JS if any(s.features for s in report.sections) else "")
     csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(style)}; base-uri 'none'; form-action 'none'"
     if script:
         csp += f"; script-src {_csp_hash(script)}"

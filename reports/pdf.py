@@ -368,7 +368,8 @@ def render_pdf(report: Report, progress: bool = False) -> tuple[bytes, int, int]
     import sys
 
     import matplotlib
-    from tqdm import tqdm
+
+    from interp.progress import progress_bar
 
     with warnings.catch_warnings(), matplotlib.rc_context({"pdf.fonttype": 42}):
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
@@ -384,7 +385,7 @@ def render_pdf(report: Report, progress: bool = False) -> tuple[bytes, int, int]
         buf = io.BytesIO()
         with PdfPages(buf, metadata={"CreationDate": None, "ModDate": None, "Title": report.title,
                                      "Creator": "interp report"}) as pdf:
-            for n, p in enumerate(tqdm(pages, desc="pdf pages", unit="page", disable=not progress, file=sys.stderr), 1):
+            for n, p in enumerate(progress_bar(pages, desc="pdf pages", unit="page", disable=not progress, file=sys.stderr), 1):
                 _footer(p, report.title, n, len(pages))
                 pdf.savefig(p.fig)
     return buf.getvalue(), len(pages), n_title + n_body

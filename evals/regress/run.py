@@ -29,10 +29,10 @@ def evaluate(suite: Suite, model: Any, ctx: EvalContext, progress: bool = False,
     """Run every eval's metric kind on `model` (a loaded bridge); keep the checked metrics (JSON precision).
 
     `seconds`, when given, receives each eval's wall time (for JUnit)."""
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     out: dict[str, dict[str, MetricValue]] = {}
-    for ev in tqdm(suite.evals, desc="regress", unit="eval", file=sys.stderr, disable=(not progress) or None, leave=False):
+    for ev in progress_bar(suite.evals, desc="regress", unit="eval", file=sys.stderr, disable=(not progress) or None, leave=False):
         t0 = time.perf_counter()
         got = get_kind(ev.kind).adapter(model, ev.param_dict, ctx)
         missing = [m.metric for m in ev.metrics if m.metric not in got]

@@ -47,7 +47,7 @@ def last_hidden(bridge, id_lists: Sequence[Sequence[int]], batch_size: int = 8, 
     position of each row is gathered inside the hook. The progress bar counts examples (with an ETA);
     `bar`: an open tqdm bar to advance instead.
     """
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     n = len(id_lists)
     if n == 0:
@@ -59,7 +59,7 @@ def last_hidden(bridge, id_lists: Sequence[Sequence[int]], batch_size: int = 8, 
     grabbed: dict[str, torch.Tensor] = {}
     own = bar is None
     if own:
-        bar = tqdm(total=n, desc=desc, disable=None if progress else True, leave=False, unit="ex")
+        bar = progress_bar(total=n, desc=desc, disable=None if progress else True, leave=False, unit="ex")
     for start in range(0, n, batch_size):
         rows = order[start:start + batch_size]
         lengths = torch.tensor([len(id_lists[i]) for i in rows])
@@ -195,14 +195,14 @@ def cached_features(bridge, id_lists: Sequence[Sequence[int]], batch_size: int =
     """
     if cache is None:
         return last_hidden(bridge, id_lists, batch_size, progress, desc)
-    from tqdm import tqdm
+    from interp.progress import progress_bar
 
     keys = [prompt_key(cache.model, ids) for ids in id_lists]
     have = cache.get(keys)
     missing = list(dict.fromkeys(k for k in keys if k not in have))
     if missing:
         first = {k: i for i, k in reversed(list(enumerate(keys)))}
-        bar = tqdm(total=len(missing), desc=desc, disable=None if progress else True, leave=False, unit="ex")
+        bar = progress_bar(total=len(missing), desc=desc, disable=None if progress else True, leave=False, unit="ex")
         for start in range(0, len(missing), chunk):
             part = missing[start:start + chunk]
             h_new = last_hidden(bridge, [id_lists[first[k]] for k in part], batch_size, bar=bar)

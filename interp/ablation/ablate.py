@@ -107,6 +107,9 @@ class AblationResult(FrozenResult):
     clean_loss: float = 0.0
     ablated_loss: float = 0.0
     delta_loss: float = 0.0
+    # 95% percentile bootstrap over windows of the paired per-window Δloss (scipy.stats.bootstrap, seeded);
+    # None with a single window
+    delta_loss_ci: tuple[float, float] | None = None
     clean_perplexity: float = 0.0
     ablated_perplexity: float = 0.0
     delta: DeltaSummary | None = None
@@ -114,6 +117,24 @@ class AblationResult(FrozenResult):
     window_clean_loss: tuple[float, ...] = ()  # (N,) mean loss per window
     window_ablated_loss: tuple[float, ...] = ()  # (N,)
     generation: GenerationComparison | None = None
+
+
+def window_bootstrap(per_window: Any, seed: int, n_boot: int = 2000) -> tuple[float, float] | None:
+    """95% percentile bootstrap interval of the mean of per-window values (windows resampled), seeded."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    x = np.asarray(per_window, dtype=np.float64)
+    if x.size < 2:
+        return None
+    if np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    import inspect
+
+    g = np.random.default_rng(seed)
+    kw = {"rng": g} if "rng" in inspect.signature(bootstrap).parameters else {"random_state": g}  # scipy < 1.15
+    r = bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=0.95, method="percentile", **kw)
+    return float(r.confidence_interval.low), float(r.confidence_interval.high)
 
 
 def summarize_delta(delta: torch.Tensor) -> DeltaSummary:
@@ -185,12 +206,13 @@ def ablate_windows(bridge, token_windows: torch.Tensor, heads: Sequence[Head], c
             abl[sl] = token_losses(bridge.run_with_hooks(x, fwd_hooks=ablation_hooks(values, sl)), x).cpu()
             bar.update(sl.stop - sl.start)
     c, a = clean.double().mean().item(), abl.double().mean().item()
+    ci = window_bootstrap((abl.double().mean(1) - clean.double().mean(1)).numpy(), config.seed)
     gen = compare_generation(bridge, values, config) if config.max_new_tokens > 0 else None
     return AblationResult(
         model=model_name, source=source, method=config.method, heads=heads, heads_spec=format_heads(heads),
         seed=config.seed, n_layers=int(bridge.cfg.n_layers), n_heads=int(bridge.cfg.n_heads), n_windows=n,
         window_len=t, bos=starts_with_bos(bridge, windows), windows_sha256=windows_sha256(windows),
-        n_tokens_scored=clean.numel(), clean_loss=c, ablated_loss=a, delta_loss=a - c,
+        n_tokens_scored=clean.numel(), clean_loss=c, ablated_loss=a, delta_loss=a - c, delta_loss_ci=ci,
         clean_perplexity=math.exp(c), ablated_perplexity=math.exp(a), delta=summarize_delta(abl - clean),
         by_position=position_buckets(clean, abl, config.n_buckets),
         window_clean_loss=tuple(clean.double().mean(1).tolist()),

@@ -49,8 +49,10 @@ def plot_ablation(result: dict[str, Any]):
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
     ax.set_xlabel("position in window")
     ax.set_ylabel("mean Δloss (nats)")
+    ci = result.get("delta_loss_ci")
+    ci_text = f" [{ci[0]:+.3g}, {ci[1]:+.3g}] (95% bootstrap over {result.get('n_windows')} windows)" if ci else ""
     ax.set_title(f"ablating {result.get('heads_spec') or 'no heads'} ({result.get('method')}): "
-                 f"Δloss {result.get('delta_loss', 0):+.4g}", fontsize=9)
+                 f"Δloss {result.get('delta_loss', 0):+.4g}{ci_text}", fontsize=9)
     return fig
 
 

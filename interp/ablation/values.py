@@ -81,9 +81,9 @@ def chunks(n: int, size: int) -> Iterator[slice]:
 
 
 def progress_bar(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
+    from interp import progress
 
-    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not enabled or None, leave=False)
+    return progress.progress_bar(total=total, desc=desc, file=sys.stderr, disable=not enabled or None, leave=False)
 
 
 def resample_sources(n_windows: int, seq_len: int, generator: torch.Generator) -> torch.Tensor:

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from interp.attention import scores
+from interp.attention import icl, scores
 from interp.attention.maps import _next_token, _patterns, _tokenize, check_prompt, token_labels
 from interp.errors import UserError
 from interp.heads import HeadSpec
@@ -38,6 +38,7 @@ from interp.results import FrozenResult
 from interp.series import Checkpoint, CheckpointSeries, as_series, from_pairs_label
 
 DEFAULT_INDUCTION_LEN = 32  # S when not given; capped to fit the context (a longer explicit S is refused)
+SAMPLINGS = ("vocab", "frequent")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class EvolutionConfig:
     seed: int = 0
     top_k: int = 5
     grid: bool = True  # keep the prompt patterns per checkpoint (the grid figure); False for scores only
+    # induction-sequence tokens: "vocab" (uniform over the non-special vocabulary) or "frequent" (the
+    # `n_frequent` most frequent tokens of `sample_text`, e.g. the train split: tokens the model has seen)
+    induction_sampling: str = "vocab"
+    n_frequent: int = 512
+    icl_windows: int = 64  # held-out windows for the in-context-learning score (when `icl_text` is given)
 
     def __post_init__(self) -> None:
         if self.heads is not None:
@@ -62,6 +68,10 @@ class EvolutionConfig:
             raise UserError(f"induction batch must be >= 1, got {self.induction_batch}")
         if self.top_k < 1:
             raise UserError(f"top-k must be >= 1, got {self.top_k}")
+        if self.induction_sampling not in SAMPLINGS:
+            raise UserError(f"induction sampling must be one of {', '.join(SAMPLINGS)}; got {self.induction_sampling!r}")
+        if self.n_frequent < 2 or self.icl_windows < 2:
+            raise UserError("n_frequent and icl_windows must be >= 2")
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class CheckpointAttention:
     label: str = ""
     step: int | None = None
     tokens_seen: int | None = None
+    icl: dict[str, float] | None = None  # interp.attention.icl.ICLScore fields; None without an ICL text
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,8 @@ class AttentionEvolutionResult(FrozenResult):
     induction_len: int = 0  # S actually used
     induction_batch: int = 0
     induction_bos: bool = True
+    induction_sampling: str = ""  # how the repeated sequences' tokens were drawn (see EvolutionConfig)
+    icl_source: str = ""  # where the ICL windows came from ("" = no ICL score)
     x: str = "epoch"  # the x axis: tokens | step | epoch | checkpoint
     x_values: tuple[float, ...] = ()
     labels: tuple[str, ...] = ()
@@ -114,6 +127,13 @@ class AttentionEvolutionResult(FrozenResult):
     loss_curve: tuple[dict[str, Any], ...] = ()  # the run's logged losses (step, tokens, epoch, train/val loss)
     integrity: dict[str, Any] | None = None  # duplicate weights across checkpoints (interp.series_integrity)
     warnings: tuple[str, ...] = ()
+    boundary: dict[str, Any] | None = None  # a parent → fine-tune series: where fine-tuning starts
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if d.get("boundary") is None:
+            d.pop("boundary", None)  # only fine-tune series carry it (other results JSON unchanged)
+        return d
 
 
 Checkpoints = Iterable[tuple[Any, Any]]  # (epoch | Checkpoint, TransformerBridge), loaded lazily by the iterable
@@ -162,13 +182,24 @@ class _Setup:
     heads: tuple[tuple[int, int], ...] | None
     induction_len: int
     induction_ids: torch.Tensor  # (batch, [1 +] 2S)
+    sampling: str = ""
+    icl_windows: torch.Tensor | None = None  # (W, n_ctx + 1)
 
 
-def _setup(bridge, prompt: str, config: EvolutionConfig) -> _Setup:
+def _setup(bridge, prompt: str, config: EvolutionConfig, texts: dict[str, str] | None = None) -> _Setup:
     n_layers, n_heads = int(bridge.cfg.n_layers), int(bridge.cfg.n_heads)
     t = _tokenize(bridge, prompt, config.prepend_bos, config.max_tokens)
     heads = HeadSpec.parse(config.heads).resolve(n_layers, n_heads) if config.heads else None
+    texts = texts or {}
     cand = scores.candidate_token_ids(bridge.tokenizer, bridge.cfg.d_vocab)
+    sampling = f"uniform over the {len(cand)} non-special token ids of the vocabulary"
+    if config.induction_sampling == "frequent":
+        if not texts.get("sample"):
+            raise UserError("induction sampling 'frequent' needs a text the model was trained on (the run's train "
+                            "split, or --sample-text FILE)")
+        cand = icl.frequent_token_ids(bridge.tokenizer, texts["sample"], config.n_frequent, int(bridge.cfg.d_vocab))
+        sampling = (f"uniform over the {len(cand)} most frequent non-special tokens (each seen >= 2 times) of "
+                    f"{texts.get('sample_source', 'the given text')}")
     room = (int(bridge.cfg.n_ctx) - int(t["bos"])) // 2
     if config.induction_len > max(room, DEFAULT_INDUCTION_LEN):  # the default is capped to fit; a longer ask is refused
         raise UserError(f"--induction-len {config.induction_len} does not fit: the sequence is repeated twice in a "
@@ -177,7 +208,10 @@ def _setup(bridge, prompt: str, config: EvolutionConfig) -> _Setup:
     if S < 1:
         raise UserError("context or vocabulary too small for an induction sequence (need 2 + BOS tokens)")
     ind = scores.induction_tokens(cand, S, config.induction_batch, config.seed, t["bos_id"])
-    return _Setup(t, token_labels(bridge.tokenizer, t["ids"][0].tolist()), (n_layers, n_heads), heads, S, ind)
+    win = icl.text_windows(bridge.tokenizer, texts["icl"], int(bridge.cfg.n_ctx), config.icl_windows) \
+        if texts.get("icl") else None
+    return _Setup(t, token_labels(bridge.tokenizer, t["ids"][0].tolist()), (n_layers, n_heads), heads, S, ind,
+                  sampling + ", without replacement within a sequence, repeated twice", win)
 
 
 def _check_same_run(bridge, prompt: str, config: EvolutionConfig, setup: _Setup, label: str) -> None:
@@ -198,6 +232,12 @@ def _score_checkpoint(bridge, info: Checkpoint, setup: _Setup, prev: torch.Tenso
     logits, pats = _patterns(bridge, setup.tok["ids"], layers)
     pats = pats[:, 0]  # (n_layers, n_heads, T, T)
     _, ind = _patterns(bridge, setup.induction_ids, layers)  # (n_layers, batch, n_heads, T_ind, T_ind)
+    icl_d = None
+    if setup.icl_windows is not None:
+        w = setup.icl_windows
+        with torch.no_grad():
+            logits_w = bridge(w[:, :-1].to(getattr(bridge.cfg, "device", None) or "cpu"))  # (W, n_ctx, d_vocab)
+        icl_d = dataclasses.asdict(icl.icl_from_losses(icl.position_losses(logits_w.cpu(), w), seed=config.seed))
     off = int(setup.tok["bos"])
     grid = pats.mean(dim=1) if setup.heads is None else torch.stack([pats[L, H] for L, H in setup.heads])
     nxt = _next_token(bridge.tokenizer, logits[0, -1], config.top_k)
@@ -212,7 +252,7 @@ def _score_checkpoint(bridge, info: Checkpoint, setup: _Setup, prev: torch.Tenso
         induction=scores.induction_score(ind, setup.induction_len, offset=off).mean(dim=1).tolist(),
         duplicate_token=scores.duplicate_token_score(ind, setup.induction_len, offset=off).mean(dim=1).tolist(),
         js_distance=None if prev is None else scores.js_distance(pats, prev).tolist(),
-        label=info.label, step=info.step, tokens_seen=info.tokens_seen,
+        label=info.label, step=info.step, tokens_seen=info.tokens_seen, icl=icl_d,
     )
     return entry, pats
 
@@ -228,11 +268,11 @@ class _Part:
 
 
 def _sweep(items: Iterable[tuple[Checkpoint, Any]], prompt: str, config: EvolutionConfig,
-           on_done: Callable[[int], Any] | None = None) -> _Part:
+           on_done: Callable[[int], Any] | None = None, texts: dict[str, str] | None = None) -> _Part:
     part = _Part()
     for info, bridge in items:
         if part.setup is None:
-            part.setup = _setup(bridge, prompt, config)
+            part.setup = _setup(bridge, prompt, config, texts)
         else:
             _check_same_run(bridge, prompt, config, part.setup, info.label)
         entry, part.last = _score_checkpoint(bridge, info, part.setup, part.last, config)
@@ -314,7 +354,8 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
                         run_dir: str = "", heads: str | None = None, induction_len: int = 32,
                         induction_batch: int = 4, max_tokens: int | None = None, x: str | None = None,
                         tokenizer: str | None = None, meta: str | None = None, device: str = "cpu",
-                        seed: int = 0, grid: bool = True, strict: bool = False) -> AttentionEvolutionResult:
+                        seed: int = 0, grid: bool = True, strict: bool = False, texts: dict[str, str] | None = None,
+                        induction_sampling: str = "vocab") -> AttentionEvolutionResult:
     """Prompt attention + head scores at every checkpoint of a series (see the module docstring).
 
     `run_or_series`: a series source (`interp.series.as_series`: run dir, checkpoint folder, list of dirs,
@@ -323,9 +364,12 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
     `x`: step | tokens | epoch | checkpoint (default: tokens when every checkpoint knows them).
     Checkpoints with identical weights under different names are named in `integrity`/`warnings`
     (`interp.series_integrity`); `strict=True` refuses such a series before any model is loaded.
+    `texts`: optional {"sample": train text for induction_sampling="frequent", "icl": held-out text for the
+    in-context-learning score (`interp.attention.icl`), "sample_source"/"icl_source": where they came from}.
     """
     config = config or EvolutionConfig(heads=heads, max_tokens=max_tokens, induction_len=induction_len,
-                                       induction_batch=induction_batch, seed=seed, grid=grid)
+                                       induction_batch=induction_batch, seed=seed, grid=grid,
+                                       induction_sampling=induction_sampling)
     check_prompt(prompt)
     rank, world = 0, 1
     if _is_series_source(run_or_series):
@@ -337,18 +381,20 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         integrity: dict[str, Any] | None = check_integrity(series, strict=strict)
         rank, world = _world()
         idx = series.shard(rank, world)
-        from tqdm import tqdm
+        from interp.progress import progress_bar
 
         # the bar is updated by the sweep, not wrapped around the iterator: tqdm would hold the previous
         # (checkpoint, bridge) while the next one loads — two models alive instead of one
-        bar = tqdm(total=len(idx), desc="checkpoints", unit="ckpt", file=sys.stderr, disable=None)
+        bar = progress_bar(total=len(idx), desc="checkpoints", unit="ckpt", file=sys.stderr, disable=None)
         items: Iterable[tuple[Checkpoint, Any]] = series.iter_models(device=device, indices=idx)
         source, kind, curve = run_dir or series.source, series.kind, series.loss_curve
+        boundary = series.boundary
     else:
         items, source, kind, curve, bar = _pairs(run_or_series), run_dir, "pairs", (), None
         integrity = None
+        boundary = None
     try:
-        part = _sweep(items, prompt, config, on_done=bar.update if bar is not None else None)
+        part = _sweep(items, prompt, config, on_done=bar.update if bar is not None else None, texts=texts)
     except UserError as e:
         if world == 1:
             raise
@@ -369,8 +415,10 @@ def attention_evolution(run_or_series: Any, prompt: str, config: EvolutionConfig
         grid_columns=tuple(f"L{L} mean" for L in range(setup.shape[0])) if hs is None
         else tuple(f"L{L}.H{H}" for L, H in hs),
         induction_len=setup.induction_len, induction_batch=config.induction_batch, induction_bos=bool(t["bos"]),
+        induction_sampling=setup.sampling,
+        icl_source=(texts or {}).get("icl_source", "the given text") if setup.icl_windows is not None else "",
         x=x, x_values=xs, labels=tuple(c.label for c in infos), steps=tuple(c.step for c in infos),
         tokens_seen=tuple(c.tokens_seen for c in infos), epochs=tuple(c.epoch for c in infos),
-        checkpoints=tuple(entries), loss_curve=tuple(curve), integrity=integrity,
+        checkpoints=tuple(entries), loss_curve=tuple(curve), integrity=integrity, boundary=boundary,
         warnings=(integrity["warning"],) if integrity and integrity["warning"] else (),
     )

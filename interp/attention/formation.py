@@ -69,7 +69,8 @@ class HeadFormationResult(FrozenResult):
     kind: str = "head_formation"
     source: str = ""
     series_kind: str = ""
-    prompt: str = ""
+    prompt: str = ""  # the text of the previous-token and sink scores (mean A[q, q−1] / A[q, 0] over q ≥ 1)
+    n_prompt_tokens: int = 0
     config: dict[str, Any] = field(default_factory=dict)
     n_layers: int = 0
     n_heads: int = 0
@@ -86,6 +87,58 @@ class HeadFormationResult(FrozenResult):
     formed: tuple[dict[str, Any], ...] = ()  # one row per formed head (the "heads formed" table)
     summary: tuple[dict[str, Any], ...] = ()  # one row per head type
     loss_curve: tuple[dict[str, Any], ...] = ()
+    boundary: dict[str, Any] | None = None  # a parent → fine-tune series: where fine-tuning starts
+    induction_sampling: str = ""  # which tokens the induction/duplicate-token sequences use
+    prev_token_sampling: str = "the prompt"
+    icl: tuple[dict[str, float] | None, ...] = ()  # per checkpoint: interp.attention.icl.ICLScore fields
+    icl_source: str = ""
+    # per marker (induction, prev_token, icl, loss_bump, circuit): {"checkpoint", "label", "step", "tokens_seen",
+    # "x", "rule"} or None — where each signal changes (interp.attention.phase); "circuit" is left None here
+    markers: dict[str, Any] = field(default_factory=dict)
+    # for the circuit-formation analysis (interp.circuits): the candidate prev-token -> induction edge and the
+    # checkpoints (labels/steps/tokens_seen above) its per-checkpoint score is to be plotted against
+    circuit_hook: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if d.get("boundary") is None:
+            d.pop("boundary", None)
+        return d
+
+
+def _markers(evo: dict[str, Any], sc: dict[str, list], thr: dict[str, float], L: int) -> dict[str, Any]:
+    """Per signal, the checkpoint where it changes (rules in interp.attention.phase); circuit left None."""
+    from interp.attention import phase
+
+    icl_vals = [None if ck.get("icl") is None else ck["icl"]["score"] for ck in evo["checkpoints"]]
+    held_out = [None if ck.get("icl") is None else ck["icl"]["loss"] for ck in evo["checkpoints"]]
+    xs = [t if t is not None else s for t, s in zip(evo.get("tokens_seen") or [], evo.get("steps") or [], strict=False)]
+    found = {
+        "induction": (phase.stays_from(phase.best_per_checkpoint(sc["induction"], min(1, L - 1)),
+                                       lambda v: v >= thr["induction"]),
+                      f"best induction head (layers >= 1) >= {thr['induction']:g} from here on"),
+        "prev_token": (phase.stays_from(phase.best_per_checkpoint(sc["prev_token"]), lambda v: v >= thr["prev_token"]),
+                       f"best previous-token head >= {thr['prev_token']:g} from here on"),
+        "icl": (phase.halfway_index(icl_vals), "ICL score <= half-way between its first value and its minimum "
+                                               "from here on"),
+        "loss_bump": (phase.steepest_drop_index(xs, held_out) if len(xs) == len(held_out) else None,
+                      "end of the steepest fall of the held-out (ICL windows) loss per log(tokens), after 5% of training"),
+    }
+    out: dict[str, Any] = {k: None if i is None else {**_at(evo, i), "rule": rule} for k, (i, rule) in found.items()}
+    out["circuit"] = None
+    return out
+
+
+def _circuit_hook(sc: dict[str, list], L: int, H: int) -> dict[str, Any]:
+    """The prev-token (layer 0) and induction (layer >= 1) heads with the best final scores, and their K-edge."""
+    if L < 2 or not sc["prev_token"] or not sc["prev_token"][-1] or not sc["induction"][-1]:
+        return {}
+    p = max((sc["prev_token"][-1][0][h], h) for h in range(H))
+    i = max((sc["induction"][-1][layer][h], layer, h) for layer in range(1, L) for h in range(H))
+    return {"prev_token_head": f"L0.H{p[1]}", "induction_head": f"L{i[1]}.H{i[2]}",
+            "edge": f"L0.H{p[1]}->L{i[1]}.H{i[2]}.k",
+            "note": "K-composition edge of the induction circuit; a circuit-formation result over the same "
+                    "checkpoints (labels/steps/tokens_seen) fills markers['circuit'] and plots beside these scores"}
 
 
 def _at(evo: dict[str, Any], i: int) -> dict[str, Any]:
@@ -122,30 +175,62 @@ def head_formation_from_evolution(evo: dict[str, Any], thresholds: dict[str, flo
                sum(sum(r) for r in ck["js_distance"]) / (L * H) for ck in cks)
     return HeadFormationResult(
         source=evo.get("run_dir", ""), series_kind=evo.get("series_kind", ""), prompt=evo.get("prompt", ""),
+        n_prompt_tokens=len(evo.get("tokens") or ()),
         config={**(config or {}), "evolution": evo.get("config", {})}, n_layers=L, n_heads=H,
         induction_len=int(evo.get("induction_len", 0)), x=evo.get("x", "checkpoint"),
         x_values=tuple(evo.get("x_values") or ()), labels=tuple(evo.get("labels") or ()),
         steps=tuple(evo.get("steps") or ()), tokens_seen=tuple(evo.get("tokens_seen") or ()),
         epochs=tuple(evo.get("epochs") or ()), thresholds=thr, scores={t: v for t, v in sc.items()},
-        js_distance_mean=js, formed=tuple(formed), summary=tuple(summary), loss_curve=tuple(evo.get("loss_curve") or ()))
+        js_distance_mean=js, formed=tuple(formed), summary=tuple(summary), loss_curve=tuple(evo.get("loss_curve") or ()),
+        induction_sampling=evo.get("induction_sampling", ""), icl=tuple(ck.get("icl") for ck in cks),
+        icl_source=evo.get("icl_source", ""), markers=_markers(evo, sc, thr, L), circuit_hook=_circuit_hook(sc, L, H),
+        boundary=evo.get("boundary"))
 
 
 def head_formation(run_or_series: Any, prompt: str = DEFAULT_PROMPT, *, thresholds: str | dict[str, float] | None = None,
                    x: str | None = None, induction_len: int = 32, induction_batch: int = 4,
                    max_tokens: int | None = None, tokenizer: str | None = None, meta: str | None = None,
-                   device: str = "cpu", seed: int = 0) -> HeadFormationResult:
+                   device: str = "cpu", seed: int = 0, induction_sampling: str = "auto",
+                   texts: dict[str, str] | None = None) -> HeadFormationResult:
     """When heads form over a checkpoint series: per-head scores, emergence table, loss curve (see module doc).
 
     `run_or_series`: anything `interp.attention.attention_evolution` takes. `thresholds`: 'TYPE=V,...' or a dict.
+    `induction_sampling`: vocab | frequent | auto (frequent when a train text is known: an interp run dir's
+    train split, or texts["sample"]). The ICL score is computed when a held-out text is known (the run's val
+    split, or texts["icl"]). `texts`: see `attention_evolution`.
     """
     from interp.attention.evolution import attention_evolution
 
     thr = parse_thresholds(thresholds) if thresholds is None or isinstance(thresholds, str) else \
         parse_thresholds(",".join(f"{k}={v}" for k, v in thresholds.items()))
+    texts = {**run_texts(run_or_series), **(texts or {})}
+    sampling = ("frequent" if texts.get("sample") else "vocab") if induction_sampling == "auto" else induction_sampling
     evo = attention_evolution(run_or_series, prompt, x=x, induction_len=induction_len, induction_batch=induction_batch,
                               max_tokens=max_tokens, tokenizer=tokenizer, meta=meta, device=device, seed=seed,
-                              grid=False)
-    return head_formation_from_evolution(evo.to_dict(), thr, config={"seed": seed, "x": x})
+                              grid=False, texts=texts, induction_sampling=sampling)
+    return head_formation_from_evolution(evo.to_dict(), thr, config={"seed": seed, "x": x,
+                                                                     "induction_sampling": sampling})
+
+
+MAX_SAMPLE_CHARS = 2_000_000  # of the train split, for the token frequencies (the first documents, in order)
+
+
+def run_texts(source: Any) -> dict[str, str]:
+    """For an interp run dir (run.json): its train split (first MAX_SAMPLE_CHARS) and val split texts; else {}."""
+    import json
+    from pathlib import Path
+
+    from interp.data import DOC_SEPARATOR, split_texts
+
+    if not isinstance(source, (str, Path)) or not (Path(source) / "run.json").is_file():
+        return {}
+    try:
+        meta = json.loads((Path(source) / "run.json").read_text())
+        train, val = split_texts(meta, "train"), split_texts(meta, "val")
+    except (OSError, ValueError, KeyError, UserError):
+        return {}  # a run whose corpus is gone: fall back to the vocabulary sampling, no ICL score
+    return {"sample": DOC_SEPARATOR.join(train)[:MAX_SAMPLE_CHARS], "sample_source": "the run's train split",
+            "icl": DOC_SEPARATOR.join(val), "icl_source": "the run's val split"}
 
 
 # ----------------------------------------------------------------------------- figure (from the dict)
@@ -165,7 +250,7 @@ def plot_head_formation(result: dict[str, Any]) -> list[tuple[str, Any]]:
     and the loss curve beside them on the same x axis."""
     import matplotlib.pyplot as plt
 
-    from interp.attention.plots import X_LABELS, set_x_scale
+    from interp.attention.plots import X_LABELS, mark_boundary, set_x_scale
 
     xs = list(result["x_values"]) if result.get("x") != "checkpoint" else list(range(len(result["labels"])))
     xlabel = X_LABELS.get(result.get("x", ""), result.get("x", ""))
@@ -194,6 +279,7 @@ def plot_head_formation(result: dict[str, Any]) -> list[tuple[str, Any]]:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         set_x_scale(ax, result.get("x", ""), xs)
+        mark_boundary(ax, result)
         if n:
             ax.legend(fontsize=6, frameon=False, loc="upper left")
     ax = axes[0][-1]
@@ -209,6 +295,7 @@ def plot_head_formation(result: dict[str, Any]) -> list[tuple[str, Any]]:
                 ax.axvline(r["x"], color="tab:red", ls=":", lw=1)
         ax.legend(fontsize=7, frameon=False)
         set_x_scale(ax, result.get("x", ""), xs)  # the same scale as the score panels
+        mark_boundary(ax, result)
     else:
         ax.text(0.5, 0.5, "no loss curve logged\nfor this series", ha="center", va="center", transform=ax.transAxes,
                 fontsize=8)

@@ -169,6 +169,7 @@ def plot_attention_evolution_metrics(result: dict[str, Any]):
         ax.tick_params(labelsize=7)
         ax.ticklabel_format(axis="y", useOffset=False)
         set_x_scale(ax, result.get("x", "epoch"), xs)
+        mark_boundary(ax, result)
         ax.grid(alpha=0.3)
         if metric == "js_distance":
             ax.set_ylim(bottom=0.0)  # in [0, 1], but late-training values are small: autoscale the top
@@ -191,6 +192,18 @@ def x_axis(result: dict[str, Any]) -> tuple[list[float | None], str]:
     x = result.get("x") or "epoch"
     xs = list(result.get("x_values") or result.get("epochs") or [])
     return xs, X_LABELS.get(x, x)
+
+
+def mark_boundary(ax, result: dict[str, Any]) -> None:
+    """A parent → fine-tune series: a vertical line where fine-tuning starts (on this x axis)."""
+    b = result.get("boundary")
+    if not b:
+        return
+    v = b.get({"tokens": "tokens", "step": "step", "checkpoint": "checkpoint"}.get(result.get("x") or "", ""))
+    if v is not None:
+        ax.axvline(v, color="tab:purple", ls="--", lw=1.2, label=b.get("label", "fine-tune starts"))
+        ax.annotate("fine-tune", (v, 1.0), xycoords=("data", "axes fraction"), fontsize=6, color="tab:purple",
+                    ha="left", va="top", rotation=90)
 
 
 def set_x_scale(ax, x: str, xs: list[float | None]) -> None:

@@ -80,7 +80,7 @@ def ablate_cmd(
         return _sweep("*.*", model, method, text, split, max_tokens, context, batch_size, out, device, seed, as_json)
     if heads is None:
         raise UserError("no heads to ablate; pass --heads LAYER.HEAD,... (e.g. 0.1,1.3) or --all for a sweep")
-    from interp.ablation import ablate
+    from interp.ablation.ablate import ablate
 
     res = _call(ablate, model=model, heads=heads, method=method, text=text, split=split, prompt=prompt,
                 max_new_tokens=max_new_tokens, max_tokens=max_tokens, context=context, batch_size=batch_size,

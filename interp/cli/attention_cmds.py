@@ -25,6 +25,7 @@ from interp.cli.common import (
     echo_err,
     emit,
 )
+from interp.errors import UserError
 
 app = typer.Typer()
 
@@ -162,6 +163,16 @@ def head_formation_cmd(
     max_tokens: MaxTokOpt = None,
     tokenizer: TokenizerOpt = None,
     meta: MetaOpt = None,
+    induction_sampling: Annotated[str, typer.Option(
+        "--induction-sampling", help="Tokens of the induction sequences: frequent (the most frequent tokens of the "
+        "run's train split or --sample-text: tokens the model has seen), vocab (uniform over the vocabulary), or "
+        "auto (frequent when a train text is known).")] = "auto",
+    sample_text: Annotated[Path | None, typer.Option(
+        "--sample-text", help="A text the models were trained on, for --induction-sampling frequent (default for "
+        "an interp run: its train split).")] = None,
+    icl_text: Annotated[Path | None, typer.Option(
+        "--icl-text", help="Held-out text for the in-context-learning score (default for an interp run: its val "
+        "split; none otherwise).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Output dir. Default: SERIES/head-formation for one local dir, else ./head-formation.", callback=check_out_dir)] = None,
     device: DeviceOpt = "cpu",
@@ -175,10 +186,21 @@ def head_formation_cmd(
 
     set_seed(seed)
     parse_thresholds(thresholds)  # syntax first, before any model is loaded
+    if induction_sampling not in ("auto", "vocab", "frequent"):
+        raise UserError(f"--induction-sampling must be auto, vocab or frequent; got {induction_sampling!r}")
+    texts = {}
+    for key, path in (("sample", sample_text), ("icl", icl_text)):
+        if path is not None:
+            from interp.data import read_text_file
+
+            if not path.is_file():
+                raise UserError(f"--{'sample' if key == 'sample' else 'icl'}-text {path} is not a file")
+            texts |= {key: read_text_file(path), f"{key}_source": str(path)}
     out = out if out is not None else _default_out(series, "head-formation")
     result = head_formation(series if len(series) > 1 else series[0], prompt or DEFAULT_PROMPT, thresholds=thresholds,
                             x=x, induction_len=induction_len, induction_batch=induction_batch, max_tokens=max_tokens,
-                            tokenizer=tokenizer, meta=meta, device=device, seed=seed)
+                            tokenizer=tokenizer, meta=meta, device=device, seed=seed,
+                            induction_sampling=induction_sampling, texts=texts)
     if not is_main_process():
         return
     d = result.to_dict()
@@ -189,4 +211,12 @@ def head_formation_cmd(
         best = s["best_final"]
         lines.append(f"  {s['type']:<16} ≥ {s['threshold']:<4g} {s['n_formed']:>3}/{s['n_heads_total']} formed; {first}; "
                      f"best final {best['head_name']} {best['score']:.3f}" if best else f"  {s['type']}: no scores")
+    marks = [f"{k} at {m['label']} ({d['x']} {_fmt_x(m['x'])})" for k, m in d.get("markers", {}).items() if m]
+    if marks:
+        lines.append("  changes: " + "; ".join(marks))
+    last_icl = (d.get("icl") or [None])[-1]
+    if last_icl:
+        lines.append(f"  ICL score (late − early loss, {d['icl_source']}): {last_icl['score']:+.3f} nats "
+                     f"[{last_icl['low']:+.3f}, {last_icl['high']:+.3f}] at {d['labels'][-1]}")
+    lines.append(f"  induction tokens: {d.get('induction_sampling')}")
     _save(result, out, as_json, f"{d['source']}: {len(d['labels'])} checkpoints\n" + "\n".join(lines))

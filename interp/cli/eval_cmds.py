@@ -73,6 +73,9 @@ def sensitivity_cmd(
         "--decoding", help="Comma-separated decodings: greedy, t0.7 (temperature), k50 (top-k), k50t0.8.")] = "greedy,t0.7,k50",
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", "-n", min=1, max=4096,
                                                 help="Tokens generated per prompt.")] = 30,
+    samples: Annotated[int, typer.Option(
+        "--samples", min=1, help="Continuations per prompt under sampling (each seeded independently from --seed); "
+        "their BLEU against each other is the within-prompt baseline line.")] = 4,
     out: OutDirOpt = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
@@ -84,7 +87,7 @@ def sensitivity_cmd(
     from interp.figures import save_figure
 
     res = sensitivity(model, prompts=prompts, decoding=decoding, max_new_tokens=max_new_tokens, device=device,
-                      seed=seed, progress=not as_json)
+                      seed=seed, progress=not as_json, samples=samples)
     data = res.to_dict()
     figs = figures(data)  # build every figure before writing anything
     if out is not None:
@@ -94,5 +97,9 @@ def sensitivity_cmd(
     for r in res.decodings:
         lines.append(f"  {r.decoding:>8}: BLEU mean {r.bleu_mean:5.1f} (min {r.bleu_min:5.1f}, max {r.bleu_max:5.1f})"
                      f"  distinct-1 {r.distinct_1_mean:.2f}  distinct-2 {r.distinct_2_mean:.2f}")
+        if r.bleu_within_mean is not None:
+            lines.append(f"  {'':>8}  within-prompt BLEU {r.bleu_within_mean:5.1f} ({r.n_samples} samples/prompt); "
+                         f"within − between {r.within_minus_between:+.1f} "
+                         f"[{r.diff_ci_low:+.1f}, {r.diff_ci_high:+.1f}] (bootstrap over prompts)")
     emit(data, out, as_json, "\n".join(lines))
 

@@ -32,9 +32,26 @@ def info(
         f"{model}: {d['architecture']}  {d['n_params']:,} params",
         f"  n_layers={d['n_layers']} n_heads={d['n_heads']} d_model={d['d_model']} d_head={d['d_head']} "
         f"d_mlp={d['d_mlp']} n_ctx={d['n_ctx']} d_vocab={d['d_vocab']}",
-        "  hooks: " + ", ".join(d["hook_names"]),
+        f"  hooks ({len(d['hook_names'])}; L = 0..{d['n_layers'] - 1}):",
+        *hook_lines(d["hook_names"]),
     ]
     emit(d, out, as_json, "\n".join(lines))
+
+
+def hook_lines(names: list[str], width: int = 100) -> list[str]:
+    """Hook names grouped by module ('blocks.{L}.attn': hook_q, hook_k, ...), each group wrapped to `width`."""
+    import textwrap
+
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        mod, _, leaf = n.rpartition(".")
+        groups.setdefault(mod or "(top)", []).append(leaf)
+    out = []
+    for mod in sorted(groups, key=lambda m: (m.startswith("blocks."), m)):
+        head = f"    {mod}: "
+        out += textwrap.wrap(", ".join(groups[mod]), width=width, initial_indent=head,
+                             subsequent_indent=" " * len(head), break_on_hyphens=False)
+    return out
 
 
 @app.command("generate")

@@ -15,6 +15,8 @@ app = typer.Typer()
 def _summary(d: dict) -> str:
     lines = [f"{d['model']}: {d['direction']} patching, metric {d['metric']}, {d['n_pairs']} pair(s); "
              f"clean {d['clean_metric']:.4g}, corrupt {d['corrupt_metric']:.4g} (gap {d['gap']:.4g})"]
+    if d.get("gap_meaningful") is False:
+        return "\n".join([*lines, f"  fractions restored: not meaningful — {d.get('gap_note', '')}"])
     for m, rows in d["top"].items():
         lines.append(f"  top by {m} (fraction of gap restored): "
                      + ", ".join(f"{r['component']} {r['fraction']:+.3f}" for r in rows[:6]))

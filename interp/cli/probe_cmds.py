@@ -58,6 +58,9 @@ def coref_cmd(
         "row's `corrupt`): which heads/layers CARRY the referent, next to the heads that look at it.")] = False,
     method: Annotated[str, typer.Option(
         "--method", help="With --causal: exact | atp | atp* | a comma list (estimates compared with exact).")] = "exact",
+    verify_top: Annotated[int, typer.Option(
+        "--verify-top", min=0, help="With --causal --method atp: re-measure the K heads with the largest estimates "
+        "exactly; the top carriers are then exact, with bootstrap intervals.")] = 0,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -65,7 +68,7 @@ def coref_cmd(
     """Does attention from a pronoun go to its antecedent rather than a distractor? Plus P(right pronoun).
     With --causal: do the heads that look at the antecedent also carry it (activation patching)?"""
     if causal:
-        return _causal(model, data, out, top_k, method, device, seed, as_json)
+        return _causal(model, data, out, top_k, method, device, seed, as_json, verify_top)
     from probes.coref_api import coref
 
     result = coref(model, data=data, top_k=top_k, batch_size=batch_size, query=query, device=device, seed=seed,
@@ -82,7 +85,7 @@ def _causal_summary(d: dict) -> str:
     lines = [
         f"causal coref: {d['model']}  set={d['probe_set']}  pairs={d['n_pairs']} of {d['n_examples']} "
         f"(skipped {d['n_skipped']}); logit diff clean {d['clean_logit_diff']:.3f}, corrupt {d['corrupt_logit_diff']:.3f}",
-        "  carry (fraction of gap restored, bootstrap 95%): " + ", ".join(
+        f"  carry (fraction of gap restored, bootstrap 95%; {d.get('top_heads_source', 'exact')}): " + ", ".join(
             f"{r['head']} {r['fraction']:+.3f}" + (f" [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]" if "ci_low" in r else "")
             for r in d["top_heads"]),
         "  look (attention accuracy): " + ", ".join(
@@ -95,12 +98,13 @@ def _causal_summary(d: dict) -> str:
 
 
 def _causal(model: str, data: str, out: Path | None, top_k: int, method: str, device: str, seed: int,
-            as_json: bool) -> None:
+            as_json: bool, verify_top: int = 0) -> None:
     from interp.seeding import set_seed
     from probes.coref_causal import causal_coref
 
     set_seed(seed)
-    res = causal_coref(model, data=data, top_k=top_k, method=method, seed=seed, device=device, progress=not as_json)
+    res = causal_coref(model, data=data, top_k=top_k, method=method, seed=seed, device=device, progress=not as_json,
+                       verify_top=verify_top)
     d = res.to_dict()
     if out is not None:
         res.save(out)

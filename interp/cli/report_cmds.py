@@ -19,6 +19,15 @@ from interp.cli.common import JsonOpt, SeedOpt
 app = typer.Typer()
 
 
+def _is_finetune(run: Path) -> bool:
+    import json
+
+    try:
+        return bool(json.loads((run / "run.json").read_text()).get("parent"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 @app.command("report")
 def report_cmd(
     results_dirs: Annotated[list[Path], typer.Argument(
@@ -44,6 +53,15 @@ def report_cmd(
     from interp.results import dumps
     from reports.api import report
 
+    if compare and len(results_dirs) == 2 and _is_finetune(results_dirs[1]):
+        # PARENT CHILD --compare of a fine-tune: compute what changed (needs the models), then report that folder
+        from evals.finetune_compare import CompareConfig, finetune_compare
+
+        folder = out if out is not None and not out.suffix else results_dirs[1] / "compare-parent"
+        if (results_dirs[0] / "run.json").is_file():
+            result = finetune_compare(results_dirs[0], results_dirs[1], CompareConfig(seed=seed))
+            result.save(folder / "compare")
+            results_dirs, compare, out = [folder], False, None
     res = report(results_dirs, out=out, compare=compare, format=fmt, title=title, seed=seed, progress=not as_json)
     if as_json:
         sys.stdout.write(dumps(res))

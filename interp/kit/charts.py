@@ -118,18 +118,37 @@ def draw_heatmap(fig: Any, matrix: Sequence[Sequence[float | None]], title: str,
 Series = dict[str, tuple[Sequence[float], Sequence[float]]]
 
 
-def draw_panels(fig: Any, specs: Sequence[tuple[str, Series, str, dict[str, float] | None]], xlabel: str,
-                logy: bool = False, logx: bool = False) -> None:
-    """Side-by-side line charts: each spec is (title, series, ylabel, labelled horizontal lines)."""
+def _tick(v: float, _pos: Any = None) -> str:
+    """A compact tick label: 3 significant digits, thousands separated, never scientific above 1e-4."""
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}" if abs(v) >= 1e-4 else f"{v:.1e}"
+
+
+def draw_panels(fig: Any, specs: Sequence[tuple], xlabel: str, logy: bool = False, logx: bool = False,
+                vlines: dict[str, float] | None = None) -> None:
+    """Side-by-side line charts: each spec is (title, series, ylabel, labelled horizontal lines[, (ymin, ymax)]).
+
+    Nothing is written over the data: reference lines (thresholds, chance) are named in the legend, and the legend
+    sits under the panel. A spec's optional y range fixes the axis (scores: (0, 1), so noise is not zoomed into).
+    `vlines` (label -> x) are drawn dotted on every panel (e.g. the checkpoints where a phase change is marked)."""
     n = len(specs)
     ncols = min(n, 3)
     nrows = math.ceil(n / ncols)
-    axes = _grid(fig, nrows, ncols, wspace=0.32)
+    w, h = _size(fig)
+    one_col = ncols > 1  # several panels side by side: one legend entry per row, so legends stay narrow
+    rows = max((1 if not one_col else len(sp[1]) + len(sp[3] or {}) + len(vlines or {})) for sp in specs)
+    legend_in = 0.18 * rows + 0.1  # inches of legend under each panel's x label
+    axes = _grid(fig, nrows, ncols, wspace=0.6, hspace=(1.0 + legend_in) / max(h / nrows - 1.0, 0.8),
+                 bottom=0.6 + legend_in)
     for k, ax in enumerate(axes.flat):
         if k >= n:
             ax.axis("off")
             continue
-        title, series, ylabel, hlines = specs[k]
+        title, series, ylabel, hlines = specs[k][:4]
+        ylim = specs[k][4] if len(specs[k]) > 4 else None
         for name, (xs, ys) in series.items():
             pts = [(float(x), _finite(y)) for x, y in zip(xs, ys, strict=False)
                    if is_num(x) and not math.isnan(_finite(y))]
@@ -137,25 +156,33 @@ def draw_panels(fig: Any, specs: Sequence[tuple[str, Series, str, dict[str, floa
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o" if len(pts) <= 30 else None,
                         markersize=3, linewidth=1.4, label=esc(name))
         for name, y in (hlines or {}).items():
-            ax.axhline(y, linestyle="--", color="grey", linewidth=1)
-            ax.annotate(esc(name), xy=(0.01, y), xycoords=("axes fraction", "data"), fontsize=LABEL_PT,
-                        color="dimgrey", va="bottom")
+            ax.axhline(y, linestyle="--", color="grey", linewidth=1, label=esc(name))
+        for j, (name, x) in enumerate((vlines or {}).items()):
+            if is_num(x):
+                ax.axvline(float(x), linestyle=":", color=f"C{(j + 3) % 10}", linewidth=1.2, label=esc(name))
         if logy:
             ax.set_yscale("log")
         else:
-            ax.ticklabel_format(axis="y", useOffset=False)
+            from matplotlib.ticker import FuncFormatter
+
+            ax.yaxis.set_major_formatter(FuncFormatter(_tick))  # no offset text over the title
+        if ylim is not None:
+            ax.set_ylim(*ylim)
         if logx:
             ax.set_xscale("log")
         else:
             from matplotlib.ticker import MaxNLocator
 
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4 if ncols > 1 else 6))
         ax.set_title(esc(title), fontsize=TITLE_PT)
         ax.set_xlabel(esc(xlabel))
         ax.set_ylabel(esc(ylabel))
         ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=LABEL_PT, frameon=False)
+        handles, labels = ax.get_legend_handles_labels()
+        if handles:  # under the panel, below the x label: never over the lines
+            ax_h = ax.get_position().height * h  # inches
+            ax.legend(handles, labels, fontsize=LABEL_PT, frameon=False, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.5 / max(ax_h, 0.3)), ncol=1 if one_col else len(labels))
         _style(ax)
 
 

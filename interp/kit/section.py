@@ -32,6 +32,7 @@ class Built:
     appendix: list[Block] = field(default_factory=list)  # everything else worth a table (end of the report)
     used: set[str] = field(default_factory=set)  # result keys shown above (the rest go to the appendix generically)
     attention: dict[str, Any] | None = None  # data for the HTML interactive attention view
+    features: dict[str, Any] | None = None  # data for the HTML interactive SAE feature view
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,17 @@ from typing import Any
 
 from interp.errors import UserError
 from interp.patching.metrics import MetricSpec
-from interp.patching.pairs import _Encoded, _groups, encode_pairs, groups, load_pairs  # noqa: F401
+from interp.patching.pairs import _Encoded, _groups, as_pairs, encode_pairs, groups, load_pairs  # noqa: F401
 from interp.patching.schema import (  # noqa: F401
     DIRECTIONS,
+    GAP_MIN_REL,
     MAX_PER_PAIR,
     METHODS,
     NamedHeadsResult,
     Pair,
     PatchConfig,
     PatchResult,
+    gap_check,
 )
 
 
@@ -48,15 +50,16 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
           pairs: Sequence[Pair] | str | Path | None = None, metric: str = "logit-diff",
           components: Sequence[str] = ("heads",), method: str | Sequence[str] = "exact",
           direction: str = "denoise", verify_top: int = 0, top_k: int = 10, seed: int = 0,
-          device: str = "cpu", fwd_hooks: Sequence[tuple[str, Callable]] = (), progress: bool = False
-          ) -> PatchResult:
+          device: str = "cpu", fwd_hooks: Sequence[tuple[str, Callable]] = (), progress: bool = False,
+          verify_kinds: Sequence[str] = ()) -> PatchResult:
     """Activation patching (exact, batched) and/or attribution patching (AtP / AtP*) of clean/corrupt pairs.
 
     model: a model reference (run dir, HF dir, 'gemma-3-270m', hub id) or a loaded TransformerBridge.
     clean/corrupt: one pair; or `pairs` (a list of `Pair` or a JSONL path). metric: 'logit-diff: A, W',
     'logprob: A' or 'loss'. components: heads, resid, attn_out, mlp_out, q, k. method: exact | atp | atp*
     or several ('atp,exact'). direction: denoise (corrupt run, clean activation in) | noise (the reverse).
-    verify_top: re-measure the top-K estimates exactly. `fwd_hooks` stay active in every pass.
+    verify_top: re-measure the top-K estimates exactly (of the kinds in `verify_kinds`, default all).
+    `fwd_hooks` stay active in every pass.
     Returns a `PatchResult` (kind 'patching'); fraction of the clean−corrupt gap restored per component."""
     import torch
 
@@ -64,7 +67,7 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
 
     methods = tuple(m.strip() for m in (method.split(",") if isinstance(method, str) else method) if m.strip())
     config = PatchConfig(metric=metric, components=tuple(components), methods=methods, direction=direction,
-                         verify_top=verify_top, top_k=top_k, seed=seed)
+                         verify_top=verify_top, top_k=top_k, seed=seed, verify_kinds=tuple(verify_kinds))
     spec = MetricSpec.parse(metric)
     if pairs is None:
         if clean is None or corrupt is None:
@@ -73,7 +76,7 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
     else:
         if clean is not None or corrupt is not None:
             raise UserError("give either --clean/--corrupt or --pairs, not both")
-        pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+        pair_list = as_pairs(pairs)
         if not pair_list:
             raise UserError("no pairs given")
     name, bridge = model_and_name(model, device)
@@ -83,7 +86,8 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
         raise UserError(f"component resid needs every pair to have the same token length (got {sorted(lengths)}); "
                         "use pairs of one length or drop resid")
     t = min(lengths)
-    total = sum(rep.n_components(bridge, k, t) for k in config.components)
+    total = sum(rep.n_components(bridge, k, t) for k in config.components
+                if not config.verify_kinds or k in config.verify_kinds)
     if config.verify_top > total:
         raise UserError(f"--verify-top {config.verify_top} is more than the {total} components patched; "
                         f"pass at most {total}")
@@ -111,7 +115,7 @@ def patch_heads(model: Any, heads: str, *, pairs: Sequence[Pair] | str | Path, m
     spec_h = HeadSpec.parse(heads)
     PatchConfig(metric=metric, direction=direction)
     spec = MetricSpec.parse(metric)
-    pair_list = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+    pair_list = as_pairs(pairs)
     if not pair_list:
         raise UserError("no pairs given")
     name, bridge = model_and_name(model, device)

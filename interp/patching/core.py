@@ -233,6 +233,14 @@ def baselines(bridge, runs: Runs, metric: str, fwd_hooks: Sequence[tuple[str, Ca
 
 
 @torch.no_grad()
+def logit_scale(bridge, tokens: torch.Tensor, fwd_hooks: Sequence[tuple[str, Callable]] = ()) -> torch.Tensor:
+    """Std over the vocabulary of the final-position logits, per row (B,): the natural scale of every patching
+    metric (logit-diff, log-prob and loss are all in logit units / nats)."""
+    logits = bridge.run_with_hooks(tokens.to(_device(bridge)), fwd_hooks=list(fwd_hooks))  # (B, T, V)
+    return logits[:, -1].float().std(-1).cpu()
+
+
+@torch.no_grad()
 def patch_together(bridge, runs: Runs, heads: Sequence[tuple[int, int]], metric: str,
                    fwd_hooks: Sequence[tuple[str, Callable]] = ()) -> torch.Tensor:
     """Metric per row (B,) with ALL `heads` (layer, head) patched at once (hook_z, source → base), one forward."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from interp.errors import UserError
 from interp.patching.metrics import MetricSpec
@@ -21,23 +22,34 @@ def load_pairs(path: str | Path) -> list[Pair]:
     from interp.text_input import read_text_file
 
     text = read_text_file(p, "pairs file")
-    out = []
-    for lineno, row in parse_jsonl(text, p.name):
-        where = f"{p.name} line {lineno}"
-        unknown = sorted(set(row) - {"clean", "corrupt", "answer", "wrong"})
-        if unknown:
-            raise UserError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: clean, corrupt, "
-                            "answer, wrong")
-        for k in ("clean", "corrupt"):
-            if not isinstance(row.get(k), str) or not row[k].strip():
-                raise UserError(f"{where}: {k!r} must be a non-empty string")
-        for k in ("answer", "wrong"):
-            if k in row and not (isinstance(row[k], str) and row[k].strip()):
-                raise UserError(f"{where}: {k!r} must be a non-empty string, got {row[k]!r}")
-        out.append(Pair(row["clean"], row["corrupt"], row.get("answer"), row.get("wrong"), where))
+    out = [pair_from_row(row, f"{p.name} line {lineno}") for lineno, row in parse_jsonl(text, p.name)]
     if not out:
         raise UserError(f"{p} has no pairs; write one JSON object per line")
     return out
+
+
+def pair_from_row(row: Any, where: str) -> Pair:
+    """One pair from a dict with keys clean, corrupt (required), answer, wrong (optional); errors name `where`."""
+    if not isinstance(row, dict):
+        raise UserError(f"{where}: a pair is an object with clean/corrupt (answer, wrong optional), got {row!r}")
+    unknown = sorted(set(row) - {"clean", "corrupt", "answer", "wrong"})
+    if unknown:
+        raise UserError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: clean, corrupt, "
+                        "answer, wrong")
+    for k in ("clean", "corrupt"):
+        if not isinstance(row.get(k), str) or not row[k].strip():
+            raise UserError(f"{where}: {k!r} must be a non-empty string")
+    for k in ("answer", "wrong"):
+        if k in row and not (isinstance(row[k], str) and row[k].strip()):
+            raise UserError(f"{where}: {k!r} must be a non-empty string, got {row[k]!r}")
+    return Pair(row["clean"], row["corrupt"], row.get("answer"), row.get("wrong"), where)
+
+
+def as_pairs(pairs: Any) -> list[Pair]:
+    """`pairs` as the API takes it: a JSONL path, or a sequence of `Pair` or dicts (as in a JSONL line)."""
+    if isinstance(pairs, (str, Path)):
+        return load_pairs(pairs)
+    return [p if isinstance(p, Pair) else pair_from_row(p, f"pair {i + 1}") for i, p in enumerate(pairs)]
 
 
 @dataclass(frozen=True)

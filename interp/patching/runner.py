@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from interp.errors import UserError
-from interp.patching.core import Runs, baselines, generic_patch, n_slots
+from interp.patching.core import Runs, baselines, generic_patch, logit_scale, n_slots
 from interp.patching.metrics import MetricSpec, RowTargets, pearson, spearman, topk_recall
 from interp.patching.schema import (
     MAX_PER_PAIR,
@@ -22,6 +22,7 @@ from interp.patching.schema import (
     PatchResult,
     TopRow,
     VerifyRow,
+    gap_check,
 )
 
 PASSES = {  # forward-equivalent cost per pair group (n = n_layers, H = components per layer); module docs
@@ -56,6 +57,7 @@ class Measured:
 
     clean: np.ndarray  # (n,) metric of the clean run
     corrupt: np.ndarray  # (n,)
+    scale: np.ndarray  # (n,) logit scale of the clean run (std over the vocabulary of the final logits)
     exact: dict[str, np.ndarray]  # kind -> (L, S, n) patched metric ({} without the exact method)
     est: dict[str, dict[str, np.ndarray]]  # method -> kind -> (L, S, n) estimated patched metric
     score: dict[str, dict[str, np.ndarray]]  # method -> kind -> (L, S) pair-weighted estimate score
@@ -74,26 +76,26 @@ def _runs(enc, idx: list[int], spec: MetricSpec, denoise: bool) -> Runs:
 def measure(bridge, enc, groups, spec: MetricSpec, config, shapes: dict[str, tuple[int, int]], fwd_hooks,
             progress: bool) -> Measured:
     """Baselines, exact effects and estimates for every group of equal-length pairs."""
-    from tqdm import tqdm
-
     from interp.patching.atp import attribution
+    from interp.progress import progress_bar
 
     n_pairs, kinds = len(enc), config.components
     est_methods = [m for m in config.methods if m != "exact"]
     denoise = config.direction == "denoise"
-    m = Measured(clean=np.zeros(n_pairs), corrupt=np.zeros(n_pairs),
+    m = Measured(clean=np.zeros(n_pairs), corrupt=np.zeros(n_pairs), scale=np.zeros(n_pairs),
                  exact={k: np.zeros((*shapes[k], n_pairs)) for k in kinds} if "exact" in config.methods else {},
                  est={e: {k: np.zeros((*shapes[k], n_pairs)) for k in kinds} for e in est_methods},
                  score={e: {k: np.zeros(shapes[k]) for k in kinds} for e in est_methods})
     n_exact = sum(shapes[k][0] * shapes[k][1] for k in kinds) * len(groups) if m.exact else 0
-    bar = tqdm(total=n_exact + len(est_methods) * len(groups), desc="patching", file=sys.stderr,
-               disable=not progress, leave=False)
+    bar = progress_bar(total=n_exact + len(est_methods) * len(groups), desc="patching", file=sys.stderr,
+                       disable=not progress, leave=False)
     for idx in groups:
         runs = _runs(enc, idx, spec, denoise)
         m.runs_by_group.append((idx, runs))
         vb, vs = baselines(bridge, runs, spec.kind, fwd_hooks)
         cl, co = (vs, vb) if denoise else (vb, vs)
         m.clean[idx], m.corrupt[idx] = cl.double().numpy(), co.double().numpy()
+        m.scale[idx] = logit_scale(bridge, runs.source if denoise else runs.base, fwd_hooks).double().numpy()
         for k in m.exact:
             m.exact[k][..., idx] = generic_patch(bridge, runs, k, spec.kind, fwd_hooks=fwd_hooks,
                                                  progress=bar.update).double().numpy()
@@ -147,11 +149,13 @@ def _verify(bridge, m: Measured, config, spec: MetricSpec, fwd_hooks, tokens0: l
     """Re-measure exactly the `verify_top` components with the largest estimate score, per estimate method."""
     out = {}
     for e in m.est if config.verify_top else ():
-        chosen = _top_by_score(m.score[e], config.verify_top)
+        eligible = {k: g for k, g in m.score[e].items() if not config.verify_kinds or k in config.verify_kinds}
+        chosen = _top_by_score(eligible, config.verify_top)
         exact = _exact_subset(bridge, m.runs_by_group, chosen, spec.kind, fwd_hooks, len(m.clean))
         out[e] = [VerifyRow(slot_label(k, layer, s, tokens0), k, layer, s,
                             float(_frac(m.est[e][k][layer, s].mean(), c_mean, r_mean)),
-                            float(_frac(exact[(k, layer, s)].mean(), c_mean, r_mean)))
+                            float(_frac(exact[(k, layer, s)].mean(), c_mean, r_mean)),
+                            exact_per_pair=exact[(k, layer, s)])  # patched metric per pair (bootstrap)
                   for k, layer, s in chosen]
     return out
 
@@ -184,6 +188,8 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
     if not math.isfinite(gap) or abs(gap) < 1e-12:
         raise UserError(f"the clean and corrupt runs give the same {spec} (gap {gap:.3g}), so 'fraction restored' "
                         "is undefined; choose a corrupt prompt that changes the answer")
+    scale = float(m.scale.mean())
+    meaningful, note = gap_check(gap, scale, c_mean, r_mean)
     tokens0 = [bridge.tokenizer.decode([i]) for i in enc[groups[0][0]].clean]
     keep_pairs = sum(int(np.prod(s)) for s in shapes.values()) * n_pairs <= MAX_PER_PAIR
     comps = _components(m, config, shapes, tokens0, c_mean, r_mean, keep_pairs)
@@ -192,7 +198,8 @@ def run(bridge, name: str, pairs, enc, groups, spec: MetricSpec, config, fwd_hoo
     return PatchResult(
         model=name, metric=str(spec), direction=config.direction, methods=config.methods, seed=config.seed,
         n_layers=n_layers, n_heads=n_heads, n_pairs=n_pairs, pairs=tuple(r.to_dict() for r in pair_rows),
-        clean_metric=c_mean, corrupt_metric=r_mean, gap=gap,
+        clean_metric=c_mean, corrupt_metric=r_mean, gap=gap, logit_scale=scale, gap_meaningful=meaningful,
+        gap_note=note,
         components={k: c.to_dict() for k, c in comps.items()},
         top={meth: [r.to_dict() for r in rows] for meth, rows in _top(comps, config, tokens0).items()},
         verify={meth: [r.to_dict() for r in rows]

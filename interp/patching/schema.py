@@ -14,6 +14,10 @@ from interp.results import FrozenResult
 METHODS = ("exact", "atp", "atp*")
 DIRECTIONS = ("denoise", "noise")
 MAX_PER_PAIR = 200_000  # per-pair values kept in the JSON only below this many numbers
+# A clean−corrupt gap below GAP_MIN_REL × the logit scale (std over the vocabulary of the clean run's final
+# logits) is noise-sized: dividing by it makes "fractions restored" meaningless (a random model's gap of ~1e-3
+# gives ±1000%). Such results carry gap_meaningful = False; reports and the CLI refuse to show the fractions.
+GAP_MIN_REL = 0.01
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class PatchConfig:
     verify_top: int = 0
     top_k: int = 10
     seed: int = 0
+    verify_kinds: tuple[str, ...] = ()  # component kinds eligible for --verify-top (empty: all patched)
 
     def __post_init__(self) -> None:
         from interp.patching.core import check_component
@@ -49,6 +54,9 @@ class PatchConfig:
             raise UserError(f"--verify-top must be >= 0, got {self.verify_top!r}")
         if self.verify_top and not any(m != "exact" for m in self.methods):
             raise UserError("--verify-top re-measures estimates; use it with --method atp or atp*")
+        for k in self.verify_kinds:
+            if k not in self.components:
+                raise UserError(f"verify kind {k!r} is not among the patched components {','.join(self.components)}")
         if not isinstance(self.top_k, int) or self.top_k < 1:
             raise UserError(f"top_k must be >= 1, got {self.top_k!r}")
 
@@ -77,6 +85,9 @@ class PatchResult(FrozenResult):
     clean_metric: float = 0.0  # mean over pairs
     corrupt_metric: float = 0.0
     gap: float = 0.0  # clean − corrupt
+    logit_scale: float = 0.0  # std over the vocabulary of the clean run's final logits, mean over pairs
+    gap_meaningful: bool = True  # False: |gap| < GAP_MIN_REL × logit_scale — fractions are noise, not shown
+    gap_note: str = ""
     components: dict = field(default_factory=dict)  # kind → grids per method (see patch())
     top: dict = field(default_factory=dict)  # method → top components
     verify: dict = field(default_factory=dict)  # method → [{component, estimate, exact}]
@@ -99,6 +110,16 @@ class NamedHeadsResult(FrozenResult):
     patched_metric: float = 0.0
     fraction: float = 0.0  # (patched − corrupt) / (clean − corrupt), means over pairs
     per_pair: tuple[float, ...] = ()  # (patched_i − corrupt_i) / mean gap: their mean is `fraction`
+
+
+def gap_check(gap: float, logit_scale: float, clean: float, corrupt: float) -> tuple[bool, str]:
+    """(meaningful, note): is the clean−corrupt gap large enough for fractions of it to mean anything?"""
+    floor = max(GAP_MIN_REL * logit_scale, 1e-5 * max(abs(clean), abs(corrupt)))
+    if abs(gap) >= floor:
+        return True, ""
+    return False, (f"the clean−corrupt gap {gap:+.3g} is below {GAP_MIN_REL:g} × the logit scale {logit_scale:.3g} "
+                   "(std of the final logits over the vocabulary): fractions of it are noise, not shown; choose "
+                   "prompts whose answer the model actually changes")
 
 
 # ----------------------------------------------------------------------------- the typed parts of PatchResult
@@ -160,6 +181,7 @@ class VerifyRow:
     slot: int
     estimate: float  # fraction restored, estimated
     exact: float  # fraction restored, measured
+    exact_per_pair: Any = None  # (n,) patched metric per pair, measured (for bootstraps)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

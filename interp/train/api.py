@@ -1,4 +1,4 @@
-"""Public entry points: `train(run_dir, *, preset=..., ...)` (what `interp train` calls) and `resume(run_dir)`.
+"""Public entry points: `train(config, run_dir)` (what `interp train` calls) and `resume(run_dir)`.
 
 Order of work in both: validate everything (config, device, run dir, lock, corpus, tokenizer, sizes)
 → only then write. While a process writes a run dir it holds `RUN_DIR/.lock` (`interp.run_lock`), so a
@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from interp.errors import UserError
 from interp.run_lock import LOCK_NAME, lock_holder, run_lock
 from interp.train.config import TrainConfig, TrainResult
 from interp.train.dist import Dist, barrier, init_distributed
+from interp.train.hooks import Hooks
 from interp.train.prepare import prepare_data, run_meta
 
 GB = 1e9
+# training defaults when neither the caller nor the preset sets them (the CLI shows these)
+from interp.train.config import TRAIN_DEFAULTS  # noqa: E402,F401  (old import path)
 
 
 def _check_run_dir(run_dir: Path, force: bool) -> None:
@@ -47,7 +52,7 @@ def _storage_note(trainer, progress: bool) -> None:
              progress, trainer.dist)
 
 
-def _finish(trainer, progress: bool, interrupt_after_step: int | None) -> TrainResult:
+def _finish(trainer, progress: bool, hooks: Hooks | None) -> TrainResult:
     """Fit, then write results.json (deterministic) and timing.json (wall clock) on rank 0."""
     from interp.results import write_json
 
@@ -59,7 +64,7 @@ def _finish(trainer, progress: bool, interrupt_after_step: int | None) -> TrainR
         _say(plan_line(cfg.preset, trainer.n_params, per_step, trainer.total_steps - trainer.state["step"],
                        trainer.run_dir, cfg.device), progress, trainer.dist)
     _storage_note(trainer, progress)
-    result = trainer.fit(progress=progress, interrupt_after_step=interrupt_after_step)
+    result = trainer.fit(progress=progress, hooks=hooks)
     if trainer.dist.main:
         write_json(trainer.run_dir / "timing.json", result.timing)
         write_json(trainer.run_dir / "results.json", result)
@@ -89,7 +94,7 @@ def _lock(run_dir: Path, d: Dist):
 
 
 def train_config(cfg: TrainConfig, run_dir: str | Path, *, force: bool = False, progress: bool = True,
-                 interrupt_after_step: int | None = None) -> TrainResult:
+                 _hooks: Hooks | None = None) -> TrainResult:
     """Train a fresh run of `cfg` into `run_dir` (must be absent or empty unless `force`)."""
     from interp.devices import check_device
     from interp.seeding import set_seed
@@ -107,8 +112,20 @@ def train_config(cfg: TrainConfig, run_dir: str | Path, *, force: bool = False, 
     if dist_.world > 1 and cfg.device.startswith("cuda"):
         cfg = dataclasses.replace(cfg, device=f"cuda:{dist_.local_rank}")
     set_seed(cfg.seed)
-    tok, splits, ids = prepare_data(cfg)  # validates before anything is written
+    parent = tok = None
+    if cfg.init_from is not None:
+        from interp.train.finetune import load_tokenizer, resolve_parent
+
+        parent = resolve_parent(cfg.init_from)
+        tok = load_tokenizer(parent.dir)
+    tok, splits, ids = prepare_data(cfg, tokenizer=tok)  # validates before anything is written
+    if parent is not None:
+        from interp.train.finetune import check_unknown
+
+        check_unknown(tok, ids, cfg.init_from, cfg.corpus)
     trainer = Trainer(cfg, run_dir, tok, ids["train"], ids["val"], dist_)
+    if parent is not None:
+        trainer.init_from(parent.dir)
     created = not run_dir.exists()
     if dist_.main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -119,13 +136,19 @@ def train_config(cfg: TrainConfig, run_dir: str | Path, *, force: bool = False, 
                     shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
             from interp.results import write_json
 
-            write_json(run_dir / "run.json", run_meta(cfg, splits, ids, tok))
+            meta = run_meta(cfg, splits, ids, tok)
+            if parent is not None:
+                meta["parent"] = parent.record()
+                meta["tokenizer"]["trained_on"] = f"parent {cfg.init_from} (kept)"
+            if trainer.frozen:
+                meta["frozen_parameters"] = list(trainer.frozen)
+            write_json(run_dir / "run.json", meta)
         barrier(dist_)
-        return _finish(trainer, progress, interrupt_after_step)
+        return _finish(trainer, progress, _hooks)
 
 
 def resume(run_dir: str | Path, *, progress: bool = True, max_epochs: int | None = None,
-           interrupt_after_step: int | None = None) -> TrainResult:
+           _hooks: Hooks | None = None) -> TrainResult:
     """Continue an interrupted run from its newest complete checkpoint (bit for bit on CPU).
 
     Removes hidden temp checkpoint dirs a kill left behind, checkpoints newer than the resume point, and
@@ -164,7 +187,12 @@ def resume(run_dir: str | Path, *, progress: bool = True, max_epochs: int | None
         barrier(dist_)
         set_seed(cfg.seed)
         ckpts = resumable_checkpoints(run_dir)
-        tok, splits, ids = prepare_data(cfg)
+        tok = None
+        if cfg.init_from is not None:  # the kept parent tokenizer (the saved one below, once a checkpoint exists)
+            from interp.train.finetune import load_tokenizer
+
+            tok = load_tokenizer(Path(meta["parent"]["dir"]))
+        tok, splits, ids = prepare_data(cfg, tokenizer=tok)
         if {k: s.sha256 for k, s in splits.items()} != {k: v["sha256"] for k, v in meta["data"]["splits"].items()}:
             raise UserError(f"the corpus of {run_dir} changed since training started (split hashes differ); "
                             "cannot resume")
@@ -177,6 +205,8 @@ def resume(run_dir: str | Path, *, progress: bool = True, max_epochs: int | None
                 raise UserError(f"checkpoint {ckpts[-1]} has a damaged tokenizer ({type(e).__name__}); delete that "
                                 "directory to resume from the checkpoint before it") from None
         trainer = Trainer(cfg, run_dir, tok, ids["train"], ids["val"], dist_)
+        if not ckpts and cfg.init_from is not None:  # a fine-tune killed before its first checkpoint
+            trainer.init_from(Path(meta["parent"]["dir"]))
         if ckpts:
             last = ckpts[-1]
             load_weights(last, trainer.model)
@@ -194,78 +224,36 @@ def resume(run_dir: str | Path, *, progress: bool = True, max_epochs: int | None
                 keep = [ln for ln in mpath.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
                 atomic_write_text(mpath, "".join(ln + "\n" for ln in keep))
         barrier(dist_)
-        return _finish(trainer, progress, interrupt_after_step)
+        return _finish(trainer, progress, _hooks)
 
 
-def train(
-    run_dir: str | Path | TrainConfig | None = None,
-    legacy_run_dir: str | Path | None = None,
-    *,
-    preset: str = "small",
-    corpus: str | None = None,
-    tokenizer: str = "bpe",
-    resume_run: bool = False,
-    force: bool = False,
-    n_layers: int | None = None,
-    n_heads: int | None = None,
-    d_model: int | None = None,
-    d_mlp: int | None = None,
-    n_ctx: int | None = None,
-    vocab_size: int | None = None,
-    dropout: float | None = None,
-    epochs: int = 4,
-    max_steps: int | None = None,
-    train_tokens: int | None = None,
-    batch_size: int = 16,
-    grad_accum: int = 1,
-    lr: float = 2e-3,
-    min_lr_ratio: float = 0.1,
-    warmup_steps: int = 100,
-    weight_decay: float = 0.1,
-    grad_clip: float = 1.0,
-    patience: int = 2,
-    eval_every: int = 0,
-    eval_tokens: int = 32_768,
-    save_every: int = 0,
-    save_at: str = "",
-    val_frac: float = 0.05,
-    test_frac: float = 0.05,
-    compile: bool = False,
-    device: str = "cpu",
-    seed: int = 0,
-    progress: bool = True,
-    interrupt_after_step: int | None = None,
-) -> TrainResult:
-    """Train the reference GPT into `run_dir` (default runs/<preset>) — the function `interp train` calls.
+def train(config: TrainConfig | str | Path | None = None, run_dir: str | Path | None = None, *,
+          force: bool = False, progress: bool = True, resume_run: bool = False, _hooks: Hooks | None = None,
+          **flags: Any) -> TrainResult:
+    """Train the reference GPT: `train(TrainConfig(...), run_dir)` — the function `interp train` calls.
 
-    Keyword names and defaults are the CLI's flags (`--n-layers` → `n_layers`, `--epochs` → `epochs`, ...).
-    `tokenizer="char"` trains nanoGPT-style one-token-per-character models; `save_at="log"` adds weights-only
-    step checkpoints at steps 1, 2, 4, 8, ...; `resume_run=True` continues the run in `run_dir`.
+    `run_dir` defaults to runs/<preset>. The CLI's flags also work, as keywords mapped onto
+    `TrainConfig.from_flags` (`--n-layers` → `n_layers`, `--epochs` → `epochs`, `--init-from` → `init_from`):
+    `train("runs/x", preset="tiny", epochs=1)`. `resume_run=True` continues the run in `run_dir`.
     Returns a `TrainResult` (its `.timing` holds wall-clock numbers, kept out of results.json).
-
-    Also accepts the config form `train(TrainConfig(...), run_dir, force=..., progress=...)`.
+    `_hooks` is a private seam for tests and `interp sweep` (interrupt after a step, report val losses).
     """
-    if isinstance(run_dir, TrainConfig):
-        if legacy_run_dir is None:
-            raise TypeError("train(config, run_dir): run_dir is required")
-        return train_config(run_dir, legacy_run_dir, force=force, progress=progress,
-                            interrupt_after_step=interrupt_after_step)
-    if legacy_run_dir is not None:
-        raise TypeError("train() takes one positional argument (run_dir); pass the rest by keyword")
-    from interp.presets import get_preset
-
-    out = Path(run_dir) if run_dir is not None else Path("runs") / preset
+    if not isinstance(config, TrainConfig):  # the flag form: train(run_dir, preset=..., ...)
+        if run_dir is not None:
+            raise TypeError("train() takes a TrainConfig and a run dir, or one run dir and the flags by keyword")
+        valid = [p for p in inspect.signature(TrainConfig.from_flags).parameters if p != "cls"]
+        unknown = [k for k in flags if k not in valid]
+        if unknown:
+            raise TypeError(f"interp.train() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+                            f"valid keyword arguments: config, run_dir, force, progress, resume_run, "
+                            f"{', '.join(valid)}")
+        out = Path(config) if config is not None else Path("runs") / flags.get("preset", "small")
+        if resume_run:
+            return resume(out, progress=progress, _hooks=_hooks)
+        return train_config(TrainConfig.from_flags(**flags), out, force=force, progress=progress, _hooks=_hooks)
+    if flags:
+        raise TypeError(f"train(config, run_dir): the config holds the options; got {', '.join(flags)} too")
     if resume_run:
-        return resume(out, progress=progress, interrupt_after_step=interrupt_after_step)
-    if tokenizer == "char" and vocab_size is not None:
-        raise UserError("--vocab-size applies to --tokenizer bpe; a char tokenizer's vocabulary is the train "
-                        "split's characters")
-    model = get_preset(preset, n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_mlp=d_mlp, n_ctx=n_ctx,
-                       d_vocab=vocab_size, dropout=dropout)
-    cfg = TrainConfig(model=model, preset=preset, corpus=corpus, tokenizer=tokenizer, batch_size=batch_size,
-                      grad_accum=grad_accum, lr=lr, min_lr_ratio=min_lr_ratio, warmup_steps=warmup_steps,
-                      weight_decay=weight_decay, grad_clip=grad_clip, max_epochs=epochs, max_steps=max_steps,
-                      train_tokens=train_tokens, eval_every=eval_every, eval_tokens=eval_tokens, patience=patience,
-                      save_every=save_every, save_at=save_at, val_frac=val_frac, test_frac=test_frac,
-                      compile=compile, seed=seed, device=device)
-    return train_config(cfg, out, force=force, progress=progress, interrupt_after_step=interrupt_after_step)
+        raise TypeError("train(config, ...) starts a run; use interp.train.resume(run_dir) to continue one")
+    out = Path(run_dir) if run_dir is not None else Path("runs") / config.preset
+    return train_config(config, out, force=force, progress=progress, _hooks=_hooks)

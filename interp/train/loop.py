@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,11 @@ from interp.checkpoint import save_checkpoint
 from interp.errors import UserError
 from interp.train.config import TrainConfig, TrainResult, parse_save_at
 from interp.train.dist import Dist, all_same, barrier
+from interp.train.hooks import Hooks
 
 # bytes per parameter on disk: fp32 weights (4) + AdamW exp_avg and exp_avg_sq (8) when resumable
 _WEIGHT_BYTES, _OPTIM_BYTES = 4, 8
+RESUME = "resume"  # checkpoints/resume: the rolling --resume-every checkpoint
 
 
 class TrainingDiverged(UserError):
@@ -62,8 +65,9 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on ≥2-D weights only (not biases/LayerNorm), fused kernel on CPU and CUDA."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    params = [p for p in model.parameters() if p.requires_grad]  # --freeze: frozen ones get no AdamW state
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
     return torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True,
@@ -81,8 +85,16 @@ class Trainer:
         self.train_ids = torch.from_numpy(train_ids.astype(np.int64))
         self.val_ids = torch.from_numpy(val_ids.astype(np.int64))
         torch.manual_seed(cfg.seed)
-        hf_cfg = cfg.model.to_hf_config(len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id)
+        vocab = cfg.model.d_vocab if cfg.init_from is not None else len(tokenizer)  # a fine-tune: the parent's
+        hf_cfg = cfg.model.to_hf_config(vocab, tokenizer.bos_token_id, tokenizer.eos_token_id)
         self.model = GPT2LMHeadModel(hf_cfg).to(cfg.device)
+        self.frozen: tuple[str, ...] = ()
+        if cfg.freeze:
+            from interp.train.finetune import frozen_names
+
+            self.frozen = tuple(frozen_names([n for n, _ in self.model.named_parameters()], cfg.freeze))
+            for n, p in self.model.named_parameters():
+                p.requires_grad_(n not in self.frozen)
         self.opt = make_optimizer(self.model, cfg)
         self.ddp = self.model
         if dist_.world > 1:
@@ -107,12 +119,24 @@ class Trainer:
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "tokens_seen": 0, "best_val_loss": None,
                                       "best_epoch": None, "bad_evals": 0, "stopped_early": False}
 
+    def init_from(self, parent_dir: Path) -> None:
+        """Copy a parent's weights (any HF GPT-2 dir of this shape) into the model: the fine-tune's start."""
+        from transformers import GPT2LMHeadModel
+
+        try:
+            parent = GPT2LMHeadModel.from_pretrained(str(parent_dir), local_files_only=True)
+            self.model.load_state_dict(parent.state_dict(), strict=True)
+        except (OSError, RuntimeError, ValueError) as e:
+            raise UserError(f"cannot load the weights of {parent_dir} into this model ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0][:160]})") from None
+        self.model.tie_weights()
+
     # -- planning
     @property
     def n_params(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
-    def planned_checkpoints(self) -> dict[str, int]:
+    def planned_checkpoints(self) -> dict[str, int]:  # (+1 rolling `resume` checkpoint with --resume-every)
         """How many checkpoints of each kind a full run writes (at most; early stopping writes fewer)."""
         ends = {s for s in range(self.steps_per_epoch, self.total_steps + 1, self.steps_per_epoch)} | {self.total_steps}
         every = {s for s in range(self.cfg.save_every, self.total_steps + 1, self.cfg.save_every)} - ends \
@@ -224,12 +248,12 @@ class Trainer:
                 "train_loss": loss_sum, "grad_norm": gnorm}
 
     # -- training
-    def fit(self, progress: bool = True, interrupt_after_step: int | None = None) -> TrainResult:
-        """Train until max_epochs / max_steps / early stopping. `interrupt_after_step` simulates a kill (tests)."""
-        from tqdm.auto import tqdm
+    def fit(self, progress: bool = True, hooks: Hooks | None = None) -> TrainResult:
+        """Train until max_epochs / max_steps / early stopping. `hooks`: private seams (tests, sweeps)."""
+        from interp.progress import progress_bar
 
         st = self.state
-        bar = tqdm(total=self.total_steps, initial=st["step"], disable=None if (progress and self.dist.main) else True,
+        bar = progress_bar(total=self.total_steps, initial=st["step"], disable=None if (progress and self.dist.main) else True,
                    desc="train", unit="step", dynamic_ncols=True)
         self.model.train()
         t0, tokens_at_t0 = time.perf_counter(), st["tokens_seen"]
@@ -245,10 +269,15 @@ class Trainer:
                     t_log, tok_log = now, st["tokens_seen"]
                     self._log(rec)
                 self._checkpoint_after_step()
-                if interrupt_after_step is not None and st["step"] >= interrupt_after_step:
+                if hooks is not None and hooks.on_eval is not None and "val_loss" in rec and self.dist.main:
+                    hooks.on_eval({**rec, "tokens": st["tokens_seen"]})  # may raise: a pruned sweep trial
+                if hooks is not None and hooks.interrupt_after_step is not None \
+                        and st["step"] >= hooks.interrupt_after_step:
                     raise KeyboardInterrupt(f"simulated interruption after step {st['step']}")
         finally:
             bar.close()
+        if self.dist.main and (self.run_dir / "checkpoints" / RESUME).is_dir():  # finished: no longer needed
+            shutil.rmtree(self.run_dir / "checkpoints" / RESUME)
         wall = time.perf_counter() - t0
         final_val = self.evaluate() if st["step"] else None
         ckpts = sorted(str(p.relative_to(self.run_dir)) for p in (self.run_dir / "checkpoints").glob("epoch-*"))
@@ -283,10 +312,15 @@ class Trainer:
         so no two checkpoints share a step."""
         cfg, st = self.cfg, self.state
         s = st["step"]
+        resumable = True
         if s % self.steps_per_epoch == 0 or s == self.total_steps:
             st["epoch"] = math.ceil(s / self.steps_per_epoch)
             self._save(f"epoch-{st['epoch']:03d}", "epoch")
         elif cfg.save_every and s % cfg.save_every == 0:
             self._save(f"step-{s:06d}", "step")
-        elif s in self.save_at:
-            self._save(f"step-{s:06d}", "step", with_optimizer=False)
+        else:
+            resumable = False
+            if s in self.save_at:
+                self._save(f"step-{s:06d}", "step", with_optimizer=False)
+        if not resumable and cfg.resume_every and s % cfg.resume_every == 0:
+            self._save(RESUME, "resume")  # rolling: replaces the previous one (atomic_dir)

@@ -26,15 +26,18 @@ def encode_split(tokenizer, split: data.Split) -> np.ndarray:
 
 def build_tokenizer(cfg: TrainConfig, train_texts: list[str]):
     """The run's tokenizer, fitted on the train split: byte-level BPE of d_vocab tokens, or characters."""
-    from interp.tokenizer import train_bpe, train_char
+    from interp.tokenizer import train_bpe, train_char, train_word
 
     if cfg.tokenizer == "char":
         return train_char(train_texts)
+    if cfg.tokenizer == "word":
+        return train_word(train_texts)
     return train_bpe(train_texts, vocab_size=cfg.model.d_vocab)
 
 
-def prepare_data(cfg: TrainConfig):
-    """Load + split the corpus, fit the tokenizer on train, encode; validate sizes. Writes nothing.
+def prepare_data(cfg: TrainConfig, tokenizer=None):
+    """Load + split the corpus, fit the tokenizer on train (or keep `tokenizer`: a fine-tune's parent's),
+    encode; validate sizes. Writes nothing.
 
     Returns (tokenizer, splits: {name: data.Split}, ids: {name: int32 array}).
     """
@@ -42,7 +45,7 @@ def prepare_data(cfg: TrainConfig):
     splits = data.split_corpus(docs, cfg.val_frac, cfg.test_frac, cfg.seed)
     if not splits["train"].documents or not splits["val"].documents:
         raise UserError("corpus too small to split into train and validation; add text or documents")
-    tok = build_tokenizer(cfg, [d.text for d in splits["train"].documents])
+    tok = tokenizer if tokenizer is not None else build_tokenizer(cfg, [d.text for d in splits["train"].documents])
     ids = {k: encode_split(tok, s) for k, s in splits.items()}
     n_ctx = cfg.model.n_ctx
     for k in ("train", "val"):

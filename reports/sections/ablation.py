@@ -8,7 +8,7 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Preformatted
 from reports.generic import kv_table, records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, headline, num, require
+from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, headline, is_number, num, require
 from reports.sections.generation import visible
 
 MATTERS = 0.02  # relative loss increase (2%) above which the heads are said to matter for this text
@@ -42,9 +42,15 @@ def findings(stage: Stage) -> list[Finding]:
     value = f"loss {clean:.3f} → {abl:.3f} nats (Δ {delta:+.3f}, {rel:+.1%})"
     if hurt is not None:
         value += f", {hurt:.0%} of tokens worse"
-    verdict = ("the model relies on these heads for this text" if rel > MATTERS else
-               "ablating them helps (they hurt on this text)" if rel < -MATTERS else "little effect on the loss")
-    return [Finding(f"Ablation of {what}", value, verdict, baseline="clean model")]
+    ci = d.get("delta_loss_ci")
+    ci = ci if isinstance(ci, list) and len(ci) == 2 and all(is_number(v) for v in ci) else None
+    if ci is not None and ci[0] <= 0 <= ci[1]:
+        verdict = "not distinguishable from no effect"
+    else:
+        verdict = ("the model relies on these heads for this text" if rel > MATTERS else
+                   "ablating them helps (they hurt on this text)" if rel < -MATTERS else "little effect on the loss")
+    interval = f"Δ 95% bootstrap over {d.get('n_windows')} windows [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+    return [Finding(f"Ablation of {what}", value, verdict, interval=interval, baseline="clean model (Δ 0)")]
 
 
 def build(stage: Stage) -> Built:
@@ -70,13 +76,16 @@ def build(stage: Stage) -> Built:
     dist = {n: num(g.get(n) or {}, "distinct_2") for n in ("clean", "ablated")}
     pairs = [("heads ablated", heads_text(d.get("heads"))), ("method", d.get("method")),
              ("clean loss", d.get("clean_loss")), ("ablated loss", d.get("ablated_loss")),
-             ("Δloss (nats)", d.get("delta_loss")), ("clean → ablated perplexity",
+             ("Δloss (nats)", d.get("delta_loss")),
+             ("Δloss 95% bootstrap over windows", f"[{d['delta_loss_ci'][0]:+.4f}, {d['delta_loss_ci'][1]:+.4f}]"
+              if isinstance(d.get("delta_loss_ci"), list) and len(d["delta_loss_ci"]) == 2 else None),
+             ("clean → ablated perplexity",
                                                     f"{fmt(d.get('clean_perplexity'))} → {fmt(d.get('ablated_perplexity'))}"),
              ("share of tokens hurt", num(d.get("delta") or {}, "frac_hurt")),
              ("distinct-2 of the continuation, clean → ablated",
               f"{fmt(dist['clean'])} → {fmt(dist['ablated'])}" if dist["clean"] is not None else None)]
     b.blocks.append(headline(pairs))
-    b.used.update({"heads", "method", "clean_loss", "ablated_loss", "delta_loss", "clean_perplexity",
+    b.used.update({"heads", "method", "clean_loss", "ablated_loss", "delta_loss", "delta_loss_ci", "clean_perplexity",
                    "ablated_perplexity", "delta", "by_position", "generation"})
     if isinstance(d.get("delta"), dict):
         order = ("mean", "median", "p90", "max", "frac_hurt", "frac_helped")

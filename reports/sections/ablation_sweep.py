@@ -35,6 +35,14 @@ def _cells(grid: object) -> list[float]:
 
 def findings(stage: Stage) -> list[Finding]:
     d = stage.data
+    if d.get("estimate"):  # an AtP estimate of the sweep: only the exactly verified heads may make a finding
+        ver = [v for v in d.get("verify") or [] if isinstance(v, dict) and is_number(v.get("exact"))]
+        if not ver:
+            return []
+        v = max(ver, key=lambda r: r["exact"])
+        return [Finding("Most important single head (exact, verified top of the AtP estimate)",
+                        f"{v['head']}: Δloss {v['exact']:+.3f} nats", f"largest of the {len(ver)} verified heads",
+                        baseline=f"AtP estimate {v['estimate']:+.3f}" if is_number(v.get("estimate")) else "")]
     best = argmax_grid(d.get("delta_loss"))
     clean = num(d, "clean_loss")
     if best is None:

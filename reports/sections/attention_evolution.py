@@ -152,11 +152,16 @@ def build(stage: Stage) -> Built:
     if cks:
         ui = uniform_induction(d)
         xname, xs = x_axis(d, cks)
+        T = len(d.get("tokens") or [])
+        up = uniform_causal(T)["prev_token"] if T >= 2 else None
+        # scores on a fixed 0–1 axis with their thresholds drawn: a flat 0.02 is not zoomed into a trend
         specs = [("JS distance to previous (mean)", _per_layer(cks[1:] or cks, xs[1:] or xs, "js_distance"),
-                  "JS distance", None),
+                  "JS distance", None, (0.0, 1.0)),
                  ("induction score (best head)", _per_layer(cks, xs, "induction", "max"), "induction",
-                  {f"uniform {ui:.2f}": ui} if ui is not None else None),
-                 ("previous-token score (best head)", _per_layer(cks, xs, "prev_token", "max"), "prev-token", None)]
+                  {f"induction head ≥ {INDUCTION_HEAD:g}": INDUCTION_HEAD,
+                   **({f"uniform {ui:.2f}": ui} if ui is not None else {})}, (0.0, 1.0)),
+                 (f"previous-token score (best head; {T}-token prompt)", _per_layer(cks, xs, "prev_token", "max"),
+                  "prev-token", {f"uniform {up:.2f}": up} if up is not None else None, (0.0, 1.0))]
         logx = xname in ("tokens", "step") and len(xs) > 3 and min(x for x in xs if is_number(x)) > 0
         b.blocks.append(Chart(caption=f"head scores over the checkpoints (x: {xname}), one line per layer",
                               draw=lambda fig: charts.draw_panels(fig, specs, xname, logx=logx), height=2.7))

@@ -23,6 +23,11 @@ def uniform_causal(T: int) -> dict[str, float]:
     return {"prev_token": p, "sink": p, "entropy": sum(math.log(q + 1) for q in qs) / n}
 
 
+def prev_token_name(n_tokens: int, where: str = "") -> str:
+    """The one name of the previous-token score in every section: what it is and on what text it is measured."""
+    return f"previous-token score (mean A[q, q−1] on the {n_tokens}-token prompt{where})"
+
+
 def head_scores(mat: list[list[float]]) -> dict[str, float]:
     """prev-token, first-token (sink) and entropy of one pattern (mean over query rows 1..T-1)."""
     T = len(mat)
@@ -112,8 +117,8 @@ def findings(stage: Stage) -> list[Finding]:
     u = uniform_causal(T)["prev_token"]
     is_prev = best["prev-token"] >= max(PREV_TOKEN_HEAD, 2 * u)
     verdict = "a previous-token head" if is_prev else "no clear previous-token head on this prompt"
-    return [Finding(f"Attention, head {best['layer']}.{best['head']}", f"previous-token score {best['prev-token']:.2f}",
-                    verdict, baseline=f"uniform attention {u:.2f}")]
+    return [Finding(f"Attention, head {best['layer']}.{best['head']}",
+                    f"{prev_token_name(T)} {best['prev-token']:.2f}", verdict, baseline=f"uniform attention {u:.2f}")]
 
 
 def _pick(n: int, k: int = 4) -> list[int]:

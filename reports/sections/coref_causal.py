@@ -31,17 +31,25 @@ def guide(stage: Stage) -> str:
 def findings(stage: Stage) -> list[Finding]:
     d = stage.data
     out = []
-    top = [t for t in d.get("top_heads") or [] if isinstance(t, dict) and is_number(t.get("fraction"))]
+    if d.get("gap_meaningful") is False:
+        return [Finding("Causal coreference", "fractions of the gap not meaningful",
+                        str(d.get("gap_note") or "the clean − corrupt gap is noise-sized"))]
+    # only exact numbers reach the Findings: exact patching of every head, or the exactly verified top of an
+    # estimate (top_heads_source says which); an AtP/AtP* estimate alone never does
+    exact_top = str(d.get("top_heads_source", "exact")).startswith("exact")
+    top = [t for t in d.get("top_heads") or [] if isinstance(t, dict) and is_number(t.get("fraction"))
+           and t.get("verified", True) is True] if exact_top else []
     if top:
         t = top[0]
         lo, hi = t.get("ci_low"), t.get("ci_high")
         has_ci = is_number(lo) and is_number(hi)
+        how = "" if d.get("top_heads_source", "exact") == "exact" else f", {d['top_heads_source']}"
         out.append(Finding(f"Causal coreference: best carrier head {t.get('head')}",
-                           f"restores {t['fraction']:.0%} of the gap (n = {d.get('n_pairs')} pairs)",
+                           f"restores {t['fraction']:.0%} of the gap (n = {d.get('n_pairs')} pairs{how})",
                            verdict_vs(lo, hi, 0.0, "no effect") if has_ci else "point estimate (no interval)",
                            interval=f"95% bootstrap [{lo:.2f}, {hi:.2f}]" if has_ci else "", baseline="0 = no effect"))
     lv = d.get("look_vs_carry") or {}
-    if lv:
+    if lv and d.get("head_fraction_method", "exact") == "exact":  # Spearman over all heads: exact fractions only
         rho = lv.get("spearman_attention_accuracy_vs_fraction")
         rho_txt = f"{rho:.2f}" if is_number(rho) else "n/a"
         overlap = ", ".join(lv.get("overlap") or []) or "none"
@@ -55,6 +63,10 @@ def build(stage: Stage) -> Built:
     d = stage.data
     b = Built()
     frac = require(d, "head_fraction", "list")
+    if d.get("gap_meaningful") is False:
+        b.blocks.append(headline([("fractions restored", "not meaningful: " + str(d.get("gap_note") or "gap too small"))]))
+        b.used.update(set(d) - {"kind", "schema_version"})
+        return b
     acc = d.get("head_attention_accuracy")
     shp = matrix_shape(frac)
     h = min(4.2, 1.4 + 0.3 * (shp[0] if shp else 4))
@@ -66,7 +78,12 @@ def build(stage: Stage) -> Built:
                               draw=lambda fig: charts.draw_heatmap(fig, acc, "look: attention accuracy", vmin=0.0,
                                                                    vmax=1.0, colorbar_label="accuracy"), height=h))
     tg = d.get("top_heads_together") or {}
+    src = str(d.get("top_heads_source", "exact"))
     b.blocks.append(headline([
+        ("head grid", None if d.get("head_fraction_method", "exact") == "exact" else
+         f"{d.get('head_fraction_method')} ESTIMATE (ranks the heads; not a measurement)"),
+        ("top carriers from", src + ("" if src.startswith("exact") else
+                                     " — not a finding; rerun with --verify-top K")),
         ("pairs (of examples)", f"{d.get('n_pairs')} of {d.get('n_examples')}"),
         ("logit diff clean / corrupt", f"{d.get('clean_logit_diff'):.3f} / {d.get('corrupt_logit_diff'):.3f}"
          if is_number(d.get("clean_logit_diff")) and is_number(d.get("corrupt_logit_diff")) else None),
@@ -82,9 +99,9 @@ def build(stage: Stage) -> Built:
         recs = [r for r in d.get(key) or [] if isinstance(r, dict)]
         if recs:
             b.appendix.append(records_table(recs, caption=cap))
-    b.used.update({"head_fraction", "head_attention_accuracy", "top_heads", "attention_best_heads", "n_pairs",
+    b.used.update({"head_fraction_method", "top_heads_source", "head_fraction", "head_attention_accuracy", "top_heads", "attention_best_heads", "n_pairs",
                    "n_examples", "clean_logit_diff", "corrupt_logit_diff", "top_heads_together", "look_vs_carry",
-                   "patching", "pairs"})
+                   "patching", "pairs", "gap_meaningful", "gap_note"})
     return b
 
 

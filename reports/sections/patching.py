@@ -46,12 +46,31 @@ def _first_grid(d: dict[str, Any]) -> tuple[str, str, Any] | None:
     return None
 
 
+def gap_refusal(d: dict[str, Any]) -> str | None:
+    """The reason fractions of the gap must not be shown (results with gap_meaningful = False), else None."""
+    if d.get("gap_meaningful") is False:
+        return str(d.get("gap_note") or "the clean − corrupt gap is noise-sized; fractions of it are not meaningful")
+    return None
+
+
 def findings(stage: Stage) -> list[Finding]:
     d = stage.data
+    why = gap_refusal(d)
+    if why:
+        return [Finding(f"Patching ({d.get('metric', '?')})", "fractions of the gap not meaningful", why)]
     tops = d.get("top") if isinstance(d.get("top"), dict) else {}
-    method = "exact" if "exact" in tops else next(iter(tops), None)
-    top = [t for t in (tops.get(method) or []) if isinstance(t, dict) and is_number(t.get("fraction"))]
     gap = num(d, "gap")
+    if "exact" in tops:
+        method = "exact"
+        top = [t for t in (tops.get(method) or []) if isinstance(t, dict) and is_number(t.get("fraction"))]
+    else:  # estimates only: a finding comes from the exactly re-measured (--verify-top) components, or none
+        ver = d.get("verify") if isinstance(d.get("verify"), dict) else {}
+        method = next(iter(ver), None)
+        top = sorted(({**v, "fraction": v["exact"]} for v in ver.get(method) or []
+                      if isinstance(v, dict) and is_number(v.get("exact"))), key=lambda v: -v["fraction"])
+        if not top:
+            return []  # an unverified estimate never reaches the Findings (the section shows it, labelled)
+        method = f"exact, verified top-{len(ver[method])} of {method}"
     if not top:
         return [Finding("Patching", "no components scored", "nothing to judge")]
     t = top[0]
@@ -68,7 +87,10 @@ def build(stage: Stage) -> Built:
     b = Built()
     require(d, "components", "dict")
     require(d, "top", "dict")
-    g = _first_grid(d)
+    why = gap_refusal(d)
+    g = None if why else _first_grid(d)
+    if why:
+        b.blocks.append(headline([("fractions restored", "not meaningful: " + why)]))
     if g is not None:
         kind, method, grid = g
         shp = matrix_shape(grid)
@@ -84,11 +106,14 @@ def build(stage: Stage) -> Built:
              ("clean / corrupt metric", f"{d.get('clean_metric'):.4g} / {d.get('corrupt_metric'):.4g}"
               if is_number(d.get("clean_metric")) and is_number(d.get("corrupt_metric")) else None),
              ("gap (clean − corrupt)", d.get("gap"))]
-    for m, top in tops.items():
+    for m, top in (tops.items() if not why else ()):
         pairs.append((f"top components ({m})", ", ".join(f"{t.get('component')} {t.get('fraction'):+.2f}" for t in top[:5]
                                                        if isinstance(t, dict) and is_number(t.get("fraction")))))
     b.blocks.append(headline(pairs))
-    b.used.update({"metric", "direction", "n_pairs", "clean_metric", "corrupt_metric", "gap", "top", "components"})
+    b.used.update({"metric", "direction", "n_pairs", "clean_metric", "corrupt_metric", "gap", "top", "components",
+                   "gap_meaningful", "gap_note", "logit_scale"})
+    if why:
+        return b
     comps = d.get("components") if isinstance(d.get("components"), dict) else {}
     for kind, per in comps.items():
         for method, gg in (per.items() if isinstance(per, dict) else []):

@@ -6,7 +6,7 @@ from reports import charts
 from reports.collect import Stage
 from reports.document import Table
 from reports.generic import records_table
-from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, is_number, require
+from reports.sections.base import Built, Chart, Finding, SectionSpec, fmt, is_number, require, verdict_vs
 
 
 def guide(stage: Stage) -> str:
@@ -14,8 +14,10 @@ def guide(stage: Stage) -> str:
             "pairwise with sentence BLEU (0–100, symmetrised; the diagonal is left out). High mean BLEU = the "
             "continuation barely depends on the wording (prompt-insensitive); low = sensitive. Unrelated text scores "
             "near 0 and identical text 100 — there is no fixed chance level, so compare decodings with each other "
-            "(bars: mean, whiskers: min–max over prompt pairs). Low distinct-n (repetition) inflates BLEU; under "
-            "sampling part of the disagreement is sampling noise (every prompt uses the same seed).")
+            "(bars: mean, whiskers: min–max over prompt pairs). Low distinct-n (repetition) inflates BLEU. Under "
+            "sampling every (prompt, sample) has its own seed and several samples are drawn per prompt: the "
+            "within-prompt BLEU (the same prompt's samples against each other) is the baseline line — the wording "
+            "matters only where between-prompt BLEU is below it (interval: bootstrap over prompts).")
 
 
 def _decs(d: dict) -> list[dict]:
@@ -26,12 +28,26 @@ def findings(stage: Stage) -> list[Finding]:
     decs = [x for x in _decs(stage.data) if is_number(x.get("bleu_mean"))]
     if not decs:
         return [Finding("Prompt sensitivity", "no decodings", "nothing to judge")]
-    value = ", ".join(f"{x.get('decoding')} {x['bleu_mean']:.1f}" for x in decs)
-    hi = max(decs, key=lambda x: x["bleu_mean"])
-    verdict = ("continuations barely depend on the wording" if hi["bleu_mean"] >= 50 else
-               "continuations change with the wording")
-    return [Finding("Prompt sensitivity (mean pairwise BLEU)", value, verdict,
-                    baseline="0 = unrelated, 100 = identical")]
+    out = []
+    for x in decs:
+        w, lo, hi = x.get("bleu_within_mean"), x.get("diff_ci_low"), x.get("diff_ci_high")
+        if not (is_number(w) and is_number(lo) and is_number(hi)):
+            continue  # greedy (one sample) or an old result without the within-prompt baseline
+        v = verdict_vs(lo, hi, 0.0, "sampling noise")
+        verdict = {"above sampling noise": "the wording changes the continuation beyond sampling noise",
+                   "below sampling noise": "different prompts agree more than resamples of one prompt"}.get(v, v)
+        out.append(Finding(f"Prompt sensitivity ({x.get('decoding')}): between- vs within-prompt BLEU",
+                           f"{x['bleu_mean']:.1f} vs {w:.1f} (within − between {x.get('within_minus_between'):+.1f}, "
+                           f"{x.get('n_samples')} samples/prompt)", verdict,
+                           interval=f"95% bootstrap over prompts [{lo:+.1f}, {hi:+.1f}]",
+                           baseline="within-prompt BLEU = resampling alone"))
+    greedy = [x for x in decs if not is_number(x.get("bleu_within_mean"))]
+    if greedy:
+        out.append(Finding("Prompt sensitivity (deterministic decodings, mean pairwise BLEU)",
+                           ", ".join(f"{x.get('decoding')} {x['bleu_mean']:.1f}" for x in greedy),
+                           "no sampling baseline: compare with the sampled decodings",
+                           baseline="0 = unrelated, 100 = identical"))
+    return out
 
 
 def build(stage: Stage) -> Built:
@@ -41,16 +57,25 @@ def build(stage: Stage) -> Built:
     decs = _decs(d)
     prompts = [str(p) for p in d.get("prompts") or []]
     if decs:
-        names = [str(x.get("decoding")) for x in decs]
-        means = [x.get("bleu_mean") for x in decs]
-        iv = [(x["bleu_min"], x["bleu_max"]) if is_number(x.get("bleu_min")) and is_number(x.get("bleu_max")) else None
-              for x in decs]
-        b.blocks.append(Chart(caption="mean pairwise BLEU between continuations of paraphrased prompts "
-                                      "(whiskers: min–max)",
+        names, means, iv = [], [], []
+        for x in decs:
+            names.append(f"{x.get('decoding')} between")
+            means.append(x.get("bleu_mean"))
+            iv.append((x["bleu_min"], x["bleu_max"]) if is_number(x.get("bleu_min")) and is_number(x.get("bleu_max"))
+                      else None)
+            if is_number(x.get("bleu_within_mean")):
+                ws = [v for v in x.get("bleu_within") or [] if is_number(v)]
+                names.append(f"{x.get('decoding')} within")
+                means.append(x["bleu_within_mean"])
+                iv.append((min(ws), max(ws)) if ws else None)
+        b.blocks.append(Chart(caption="mean BLEU between continuations of different paraphrases (between) and "
+                                      "between samples of the same prompt (within: the sampling baseline; whiskers: "
+                                      "min–max over pairs / prompts)",
                               draw=lambda fig: charts.draw_bars(fig, names, means, "pairwise BLEU per decoding",
                                                                 "BLEU (0–100)", intervals=iv, ylim=(0, 100)),
                               height=2.4))
-        cols = ("decoding", "bleu_mean", "bleu_min", "bleu_max", "distinct_1_mean", "distinct_2_mean")
+        cols = ("decoding", "n_samples", "bleu_mean", "bleu_within_mean", "within_minus_between", "diff_ci_low",
+                "diff_ci_high", "distinct_1_mean", "distinct_2_mean")
         b.blocks.append(records_table(decs, caption=f"pairwise BLEU and diversity per decoding ({len(prompts)} prompts)",
                                       columns=cols))
         for x in decs:
@@ -59,7 +84,7 @@ def build(stage: Stage) -> Built:
             if rows:
                 b.appendix.append(Table(columns=("#", "prompt", "continuation"), rows=rows,
                                         caption=f"continuations — {x.get('decoding')}"))
-    b.used.update({"decodings", "prompts"})
+    b.used.update({"decodings", "prompts", "samples"})
     if prompts:
         b.appendix.insert(0, Table(columns=("#", "prompt"), rows=tuple((str(i), fmt(p)) for i, p in enumerate(prompts)),
                                    caption="prompts (paraphrases)"))

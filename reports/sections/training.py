@@ -69,12 +69,30 @@ def _loss_chart(stage: Stage) -> Chart | None:
                  draw=lambda fig: charts.draw_panels(fig, specs, "optimizer step"), height=2.9)
 
 
+def _dynamics_chart(stage: Stage) -> Chart | None:
+    """lr, gradient norm and throughput against step (they were only in the appendix table)."""
+    m = [r for r in stage.metrics if is_number(r.get("step"))]
+    specs = []
+    for key, title, unit in (("lr", "learning rate", "lr"), ("grad_norm", "gradient norm (before clipping)", "L2 norm"),
+                             ("tokens_per_s", "throughput", "tokens/s")):
+        pts = [r for r in m if is_number(r.get(key))]
+        if pts:
+            specs.append((title, {key: ([r["step"] for r in pts], [r[key] for r in pts])}, unit, None))
+    if not specs:
+        return None
+    return Chart(caption="optimizer dynamics (metrics.jsonl): warmup + cosine lr, gradient norm, tokens/s",
+                 draw=lambda fig: charts.draw_panels(fig, specs, "optimizer step"), height=2.6)
+
+
 def build(stage: Stage) -> Built:
     b = Built()
     run, res = stage.run or {}, stage.data or {}
     chart = _loss_chart(stage)
     if chart is not None:
         b.blocks.append(chart)
+    dyn = _dynamics_chart(stage)
+    if dyn is not None:
+        b.blocks.append(dyn)
     cfg = run.get("config") or {}
     model = cfg.get("model") or {}
     shape = " ".join(f"{k}={model[k]}" for k in ("n_layers", "n_heads", "d_model", "n_ctx", "d_vocab") if k in model)

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from interp import hooked
 from interp.cli import run
 from interp.train import resume, train
+from interp.train.hooks import Hooks
 
 from .conftest import tiny_config
 
@@ -62,7 +63,7 @@ def test_resume_equals_uninterrupted(tmp_path, small_corpus):
     full = train(cfg, tmp_path / "full", progress=False)
     steps_per_epoch = full.steps // 2
     with pytest.raises(KeyboardInterrupt):  # killed mid-epoch 2, after a --save-every checkpoint
-        train(cfg, tmp_path / "cut", progress=False, interrupt_after_step=steps_per_epoch + 9)
+        train(cfg, tmp_path / "cut", progress=False, _hooks=Hooks(interrupt_after_step=steps_per_epoch + 9))
     resumed = resume(tmp_path / "cut", progress=False)
     assert resumed.steps == full.steps
     a = load_file(str(tmp_path / "full" / "checkpoints" / "epoch-002" / "model.safetensors"))

@@ -15,6 +15,7 @@ from interp.checkpoint import read_state
 from interp.cli import run
 from interp.run_lock import run_lock
 from interp.train import resume, train
+from interp.train.hooks import Hooks
 from tests.cli_helpers import assert_user_error, run_cli, snapshot_tree
 
 from .conftest import tiny_config
@@ -106,7 +107,7 @@ def test_force_or_resume_on_a_live_run_is_refused(tmp_path, trained_run):
 def test_resume_from_damaged_checkpoint_is_one_line(tmp_path, small_corpus, capsys):
     cfg = tiny_config(small_corpus, max_epochs=1, save_every=3)
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "r", progress=False, interrupt_after_step=4)
+        train(cfg, tmp_path / "r", progress=False, _hooks=Hooks(interrupt_after_step=4))
     opt = tmp_path / "r" / "checkpoints" / "step-000003" / "optimizer.safetensors"
     opt.write_bytes(opt.read_bytes()[:100])  # truncated (e.g. a disk that filled up outside interp's atomic writes)
     rc = run(["train", "--resume", str(tmp_path / "r")])
@@ -117,7 +118,7 @@ def test_resume_from_damaged_checkpoint_is_one_line(tmp_path, small_corpus, caps
 def test_resume_removes_partial_temp_dirs_and_newer_checkpoints(tmp_path, small_corpus):
     cfg = tiny_config(small_corpus, max_epochs=1, save_every=3, save_at="4,5")
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "r", progress=False, interrupt_after_step=5)
+        train(cfg, tmp_path / "r", progress=False, _hooks=Hooks(interrupt_after_step=5))
     ck = tmp_path / "r" / "checkpoints"
     (ck / ".step-000006.abc123.tmp").mkdir()  # a kill in the middle of atomic_dir
     (ck / ".step-000006.abc123.tmp" / "model.safetensors").write_bytes(b"partial")

@@ -54,7 +54,7 @@ def test_subpackages_named_like_functions_stay_modules():
     assert attn.AttentionConfig is not None and train_mod.TrainConfig is not None  # module attributes still work
     assert callable(interp.attention) and callable(interp.train)
     assert "prompt" in inspect.signature(interp.attention).parameters
-    assert "preset" in inspect.signature(interp.train).parameters
+    assert "config" in inspect.signature(interp.train).parameters  # train(config: TrainConfig, run_dir, ...)
 
 
 def test_unknown_keyword_raises_type_error_naming_the_valid_ones():

@@ -117,3 +117,24 @@ def test_good_input_still_works_and_writes(work, tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ppl" / "results.json").is_file()
     assert '"kind": "perplexity"' in r.stdout
+
+
+def test_mistyped_local_path_is_no_such_directory_not_a_hub_lookup(work, tmp_path):
+    """`interp info runs/smal` next to runs/small: "no such directory" with the close name, even with the hub
+    allowed (HF_HUB_OFFLINE=0): the reference is never sent to the hub."""
+    (tmp_path / "runs" / "small").mkdir(parents=True)
+    r = run_cli(["info", "runs/smal"], cwd=tmp_path, env={"HF_HUB_OFFLINE": "0"}, timeout=60)
+    line = assert_user_error(r, "no such directory")
+    assert "did you mean 'runs/small'" in line and "hub" in line
+
+
+def test_resolve_never_reaches_the_hub_for_a_path_like_reference(tmp_path, monkeypatch):
+    from interp.errors import UserError
+    from interp.hooked import resolve
+
+    (tmp_path / "runs" / "small").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    for ref in ("runs/smal", "./runs/smal", "runs/small/extra"):
+        with pytest.raises(UserError, match="no such directory"):
+            resolve(ref)
+    assert resolve("google/gemma-2b") == ("hub", None)  # no local 'google' folder: a hub id

@@ -146,6 +146,19 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def _own_drawing(section: str, target: str, mods: dict[str, Path]) -> bool:
+    """A unit's section may use its own unit's drawing modules: same package, importing no project module
+    and no torch (they turn a results dict into markup, as the kit does)."""
+    if target.rpartition(".")[0] != section.rpartition(".")[0]:
+        return False
+    tree = ast.parse(mods[target].read_text(encoding="utf-8"))
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+              if not n.level}
+    return not any(n.level for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)) and not (
+        names & {"torch", *PACKAGES})
+
+
 def violations(mods: dict[str, Path], edges: dict[str, set[str]]) -> list[str]:
     bad = []
     for m, targets in edges.items():
@@ -156,7 +169,8 @@ def violations(mods: dict[str, Path], edges: dict[str, set[str]]) -> list[str]:
                 bad.append(f"{m} ({LAYER_NAMES[lm]}) -> {t} ({LAYER_NAMES[lt]})")
             elif lm < SHELL and m.startswith("interp") and t.split(".")[0] in ("evals", "probes", "reports"):
                 bad.append(f"{m} -> {t}: interp's analyses sit below evals/probes (move the shared piece down)")
-            elif m.endswith(".section") and not m.startswith("reports.") and lt != CORE:
+            elif (m.endswith(".section") and not m.startswith("reports.") and lt != CORE
+                  and not t.startswith("interp.kit.") and not _own_drawing(m, t, mods)):
                 bad.append(f"{m} (a unit's report section) -> {t}: sections import only interp.kit / core")
     return bad
 

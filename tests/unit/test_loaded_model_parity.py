@@ -27,6 +27,12 @@ NO_MODEL = {
     "register": "registers an analysis unit",
     "train": "makes a model from a corpus",
     "import_nanogpt": "converts a nanoGPT checkpoint file into a model dir",
+    "sweep": "trains its own trials from a search-space file",
+    "training_curves": "reads run dirs' training logs",
+    "finetune_compare": "compares a parent run dir with a child run dir (two references, read from their runs)",
+    "circuit_formation": "takes a checkpoint series (a run dir), not one model",
+    "lens_series": "takes a checkpoint series (a run dir), not one model",
+    "load_sae": "loads a sparse coder file, not a model",
     "regress": "suite-driven (the suite names the model); `model=` goes through hooked.load_model as here",
     "attention_evolution": "takes a checkpoint series (a run dir), not one model",
     "head_formation": "takes a checkpoint series (a run dir), not one model",
@@ -45,8 +51,37 @@ def refs(tmp_path_factory, tiny_gpt2_dir) -> dict[str, Any]:
                  "--max-steps", "4", "--eval-tokens", "256"], cwd=d)
     assert r.returncode == 0, r.stderr[-2000:]
     dev, train = _trimmed_files(d)
+    sae = interp.train_sae(str(tiny_gpt2_dir), _sae_cfg(), text=_text(), out_dir=d / "sae").sae
     return {"run": str(d / "run"), "hf": str(tiny_gpt2_dir), "coref": str(coref_model(d / "coref-model")),
-            "text": str(corpus), "dev": str(dev), "train": str(train)}
+            "text": str(corpus), "dev": str(dev), "train": str(train), "sae": str(sae)}
+
+
+def _text() -> Any:
+    from interp.sae.data import Text
+
+    return Text((TOY_TEXT,), "toy")
+
+
+def _sae_cfg() -> Any:
+    from interp.sae.train import SAETrainConfig
+
+    return SAETrainConfig(hook="blocks.0.hook_resid_post", expansion=2, k=4, tokens=600, context=16, batch_size=4)
+
+
+def _sae_call(name: str) -> Callable[[Any, dict], Any]:
+    def call(m: Any, r: dict) -> Any:
+        from interp.sae.browse import BrowseConfig
+        from interp.sae.evaluate import SAEEvalConfig
+        from interp.sae.steer import SteerConfig
+
+        if name == "sae":
+            return interp.sae(m, r["sae"], text=_text(), config=SAEEvalConfig(max_tokens=200, context=16, n_boot=20))
+        if name == "browse_features":
+            return interp.browse_features(m, r["sae"], text=_text(),
+                                          config=BrowseConfig(max_tokens=200, context=16, n_latents=3))
+        return interp.steer(m, SteerConfig(coefficient=4.0, sae=r["sae"], latent=1, max_tokens=200, context=16,
+                                           n_boot=20, max_new_tokens=3), text=_text())
+    return call
 
 
 # name -> (which model of `refs`, the call)
@@ -64,6 +99,14 @@ CASES: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
                                                   limit=8, cache=False)),
     "coref": ("hf", lambda m, r: interp.coref(m, data="builtin-small")),
     "causal_coref": ("coref", lambda m, r: interp.causal_coref(m, data="builtin-small")),
+    "circuit": ("hf", lambda m, r: interp.circuit(
+        m, pairs=[{"clean": "John lost his keys. Sarah said", "corrupt": "Mary lost his keys. Sarah said",
+                   "answer": " the", "wrong": " cat"}], method="eap", n_boot=20, curve_points=4)),
+    "lens": ("run", lambda m, r: interp.lens(m, prompt="John lost his keys and he", n_boot=20)),
+    "train_sae": ("hf", lambda m, r: interp.train_sae(m, _sae_cfg(), text=_text())),
+    "sae": ("hf", _sae_call("sae")),
+    "browse_features": ("hf", _sae_call("browse_features")),
+    "steer": ("hf", _sae_call("steer")),
 }
 
 

@@ -171,25 +171,76 @@ CLEAN = "The cat sat on the mat. The ball sat on"
 CORRUPT = "The ball sat on the mat. The cat sat on"
 
 
-def test_patch_api_fractions_and_baselines(tiny_bridge):
+@pytest.fixture(scope="module")
+def gap_bridge(tmp_path_factory, toy_tokenizer):
+    """A tiny GPT-2 with larger init (std 0.3): its clean−corrupt logit-diff gap is ~0.4 against metrics of ~2, so
+    fractions restored are far from rounding noise on any CPU (the default std 0.02 model's gap is ~9e-4)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from interp import hooked
+
+    d = tmp_path_factory.mktemp("gap_gpt2")
+    cfg = GPT2Config(vocab_size=len(toy_tokenizer), n_positions=64, n_embd=32, n_layer=2, n_head=4, resid_pdrop=0.0,
+                     embd_pdrop=0.0, attn_pdrop=0.0, initializer_range=0.3, bos_token_id=toy_tokenizer.bos_token_id,
+                     eos_token_id=toy_tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(cfg).eval().save_pretrained(d)
+    toy_tokenizer.save_pretrained(d)
+    return hooked.load(str(d))
+
+
+def _json_abs(*xs: float) -> float:
+    """The absolute error JSON rounding (interp.results.FLOAT_DIGITS significant digits) can put on each of xs."""
+    from interp.results import FLOAT_DIGITS
+
+    return max(10.0 ** (math.floor(math.log10(abs(x))) + 1 - FLOAT_DIGITS) for x in xs if x)
+
+
+def test_patch_api_fractions_and_baselines(gap_bridge):
     from interp.patching import patch
 
-    r = patch(tiny_bridge, clean=CLEAN, corrupt=CORRUPT, metric="logit-diff: the, cat",
+    r = patch(gap_bridge, clean=CLEAN, corrupt=CORRUPT, metric="logit-diff: the, cat",
               components=["heads", "resid", "attn_out", "mlp_out"], method="atp,atp*,exact", verify_top=3)
     d = r.to_dict()
     assert d["kind"] == "patching" and d["n_pairs"] == 1
-    assert d["gap"] == pytest.approx(d["clean_metric"] - d["corrupt_metric"], rel=1e-5)
+    assert abs(d["gap"]) > 0.1 * d["logit_scale"] and d["gap_meaningful"] is True and d["gap_note"] == ""
+    tol = _json_abs(d["clean_metric"], d["corrupt_metric"], d["gap"])  # 3 JSON-rounded values compared
+    assert d["gap"] == pytest.approx(d["clean_metric"] - d["corrupt_metric"], abs=3 * tol)
     frac = d["components"]["heads"]["exact"]["fraction"]
     metric = d["components"]["heads"]["exact"]["metric"]
     for row_f, row_m in zip(frac, metric, strict=True):
         for f, m in zip(row_f, row_m, strict=True):
-            assert f == pytest.approx((m - d["corrupt_metric"]) / d["gap"], rel=1e-4, abs=1e-4)
+            # numerator rounding (≤ 2·tol) over a gap ≥ 0.1 → ≤ 20·tol relative, + the fraction's own rounding
+            assert f == pytest.approx((m - d["corrupt_metric"]) / d["gap"], rel=1e-5, abs=50 * tol / abs(d["gap"]))
     assert len(frac) == 2 and len(frac[0]) == 4
     assert len(d["components"]["resid"]["exact"]["fraction"][0]) == len(d["components"]["resid"]["slot_labels"])
     assert set(d["verify"]) == {"atp", "atp*"} and len(d["verify"]["atp"]) == 3
     assert set(d["comparison"]["heads"]) == {"atp", "atp*"}
     assert d["comparison"]["heads"]["atp"]["spearman"] is not None
     assert all(math.isfinite(v["exact"]) for v in d["verify"]["atp"])
+
+
+def test_noise_sized_gap_is_flagged_and_fractions_refused(tiny_bridge):
+    """The default tiny model (init std 0.02): gap ~9e-4 against a logit scale ~0.1 → flagged; the CLI summary and
+    the report say the fractions are not meaningful instead of printing them."""
+    from interp.cli.patch_cmd import _summary
+    from interp.patching import patch
+    from interp.patching.api import GAP_MIN_REL, gap_check
+    from reports.collect import Stage
+    from reports.sections.patching import build, findings
+
+    d = patch(tiny_bridge, clean=CLEAN, corrupt=CORRUPT, metric="logit-diff: the, cat").to_dict()
+    assert abs(d["gap"]) < GAP_MIN_REL * d["logit_scale"]
+    assert d["gap_meaningful"] is False and "noise" in d["gap_note"]
+    text = _summary(d)
+    assert "not meaningful" in text and "%" not in text and "top by" not in text
+    stage = Stage(rel="patch", source="patch/results.json", kind="patching", data=d)
+    f = findings(stage)
+    assert len(f) == 1 and "not meaningful" in f[0].value and "%" not in f[0].line
+    built = build(stage)
+    assert not [b for b in built.blocks if type(b).__name__ == "Chart"]  # no heatmap of noise
+    assert gap_check(0.5, 1.0, 2.0, 1.5) == (True, "")
+    assert gap_check(1e-3, 1.0, 2.0, 2.001)[0] is False
 
 
 def test_patch_api_is_deterministic_and_plots(tiny_bridge, tmp_path):

@@ -27,6 +27,15 @@ from tests.report_tree import build_tree
 NOT_PRODUCED = {
     "regress": "needs a suite + baseline; covered by tests/unit/test_regress.py",
     "leakage": "only nested inside perplexity results by the CLI",
+    **{k: "SAE kinds: rendered through reports.api.report in tests/unit/test_sae_browser.py"
+       for k in ("sae_train", "sae_eval", "sae_sweep", "sae_features", "steering", "sae_formation")},
+    "sweep": "a multi-run sweep; rendered from a real sweep in tests/integration/test_sweep.py",
+    "finetune_compare": "needs a parent + fine-tuned child run; rendered in tests/unit/test_finetune.py",
+    "training_curves": "Python-only result; rendered from a real parent/child pair in tests/unit/test_finetune.py",
+    "circuit": "rendered through reports.api.report in tests/unit/test_circuits.py",
+    "circuit_formation": "rendered through reports.api.report in tests/unit/test_circuit_formation.py",
+    "lens": "rendered through reports.api.report in tests/unit/test_lens.py",
+    "lens_series": "rendered through reports.api.report in tests/unit/test_lens.py",
 }
 
 

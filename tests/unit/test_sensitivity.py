@@ -115,3 +115,60 @@ def test_cli(tiny_gpt2_dir, tmp_path, capsys):
     assert data["prompts"] == ["The cat", "A cat"] and data["decodings"][0]["decoding"] == "greedy"
     assert not math.isnan(data["decodings"][0]["bleu_mean"])
     assert (out / "results.json").exists() and (out / "bleu_greedy.png").exists() and (out / "bleu_greedy.svg").exists()
+
+
+# ----------------------------------------------------------------------------- independent seeds, sampling baseline
+def test_sample_seeds_independent_and_derived_from_seed():
+    from evals.sensitivity import sample_seed
+
+    seeds = {sample_seed(0, d, p, s) for d in range(3) for p in range(8) for s in range(4)}
+    assert len(seeds) == 96  # every (decoding, prompt, sample) has its own generator seed
+    assert sample_seed(0, 1, 2, 3) == sample_seed(0, 1, 2, 3) != sample_seed(1, 1, 2, 3)
+
+
+def test_unrelated_samples_score_near_the_unrelated_text_baseline(hf_tok):
+    """A model with uniform next-token probabilities: its samples are unrelated random text whatever the prompt.
+    With one shared seed every prompt drew the same text (BLEU 100, "insensitive"); with independent seeds the
+    between-prompt BLEU sits at the BLEU of independently drawn random token strings, and so does the
+    within-prompt BLEU (the difference between the two is a few BLEU points at most)."""
+    import torch
+
+    hf, tok = hf_tok
+    v = int(hf.config.vocab_size)
+
+    def uniform(ids: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(ids.shape[0], ids.shape[1], v)
+
+    cfg = SensitivityConfig(prompts=("The university student", "A college student", "The cat", "A dog"),
+                            decodings=("t1.0",), max_new_tokens=12, samples=3, seed=0)
+    (row,) = sensitivity(hf, cfg, tokenizer=tok, logits_fn=uniform).decodings
+    flat = [t for ts in row.samples for t in ts]
+    assert len(set(flat)) == len(flat)  # no two (prompt, sample) draws share their text
+    g = torch.Generator().manual_seed(123)  # the reference: independent random token strings of the same length
+    ref = [tok.decode(torch.randint(0, v, (12,), generator=g).tolist()) for _ in range(12)]
+    m = pairwise_bleu(ref)
+    baseline = float(m[np.triu_indices(12, 1)].mean())
+    assert baseline < 15
+    assert abs(row.bleu_mean - baseline) < 5 and abs(row.bleu_within_mean - baseline) < 5
+    assert abs(row.within_minus_between) < 5
+
+
+def test_within_prompt_baseline_shape_and_report(hf_tok):
+    from reports.collect import Stage
+    from reports.sections import get_section
+
+    hf, tok = hf_tok
+    cfg = SensitivityConfig(prompts=("The university student", "A college student", "The cat"),
+                            decodings=("greedy", "t0.7"), max_new_tokens=6, samples=2, seed=1)
+    d = sensitivity(hf, cfg, tokenizer=tok).to_dict()
+    greedy, t07 = d["decodings"]
+    assert greedy["n_samples"] == 1 and greedy["bleu_within"] is None and greedy["sample_seeds"] == []
+    assert t07["n_samples"] == 2 and len(t07["samples"]) == 3 and all(len(s) == 2 for s in t07["samples"])
+    assert len(t07["bleu_within"]) == 3 and t07["diff_ci_low"] <= t07["within_minus_between"] <= t07["diff_ci_high"]
+    w = np.array(t07["bleu_within"], dtype=float)
+    b = np.nanmean(np.array([[np.nan if x is None else x for x in r] for r in t07["bleu"]], dtype=float), axis=1)
+    assert t07["within_minus_between"] == pytest.approx(float((w - b).mean()), abs=1e-3)
+    st = Stage(rel="s", source="s/results.json", kind="prompt_sensitivity", data=d)
+    f = get_section("prompt_sensitivity").findings(st)
+    assert any("between- vs within-prompt" in x.label and x.interval.startswith("95% bootstrap") for x in f)
+    assert any("no sampling baseline" in x.verdict for x in f)

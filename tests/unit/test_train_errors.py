@@ -17,6 +17,10 @@ CASES = [
     (["--tokenizer", "char", "--vocab-size", "300"], "--vocab-size"),
     (["--save-at", "lin"], "--save-at"),
     (["--val-frac", "0"], "val-frac"),
+    (["--corpus", "induction:5"], "word count"),
+    (["--tokenizer", "word", "--vocab-size", "300"], "--vocab-size"),
+    (["--save-at", "log:0"], "--save-at"),
+    (["--save-at", "9-3:1"], "--save-at"),
 ]
 
 

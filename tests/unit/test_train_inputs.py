@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -146,20 +147,33 @@ def test_lock_held_by_another_process(tmp_path):
 
 
 # ----------------------------------------------------------------------------- API = CLI, storage note
-def test_public_train_has_the_cli_names_and_defaults():
+def test_cli_flags_map_onto_train_config_with_the_same_defaults():
     import inspect
 
     from interp.cli.train_cmd import train as cli_train
     from interp.train import train as api_train
 
     api = inspect.signature(api_train).parameters
+    flags = inspect.signature(TrainConfig.from_flags).parameters
+    assert list(api)[:2] == ["config", "run_dir"]  # train(config: TrainConfig, run_dir)
+    assert not any("interrupt" in n for n in api)  # test seams stay out of the public signature
     for name, p in inspect.signature(cli_train).parameters.items():
         if name in ("run_dir", "as_json"):
             continue
-        key = "resume_run" if name == "resume" else name
-        assert key in api, name
-        if name != "resume":
-            assert api[key].default == p.default, name
+        if name in ("force", "resume"):
+            assert ("resume_run" if name == "resume" else name) in api, name
+            continue
+        assert name in flags, name
+        assert flags[name].default == p.default, name
+
+
+def test_train_config_from_flags_is_the_stored_config(tmp_path):
+    cfg = TrainConfig.from_flags(preset="tiny", n_layers=1, epochs=2, freeze="embeddings, blocks.0")
+    assert cfg.model.n_layers == 1 and cfg.max_epochs == 2 and cfg.freeze == ("embeddings", "blocks.0")
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert "init_from" not in TrainConfig.from_flags(preset="tiny").to_dict()  # plain runs: run.json as before
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 1.0  # type: ignore[misc]
 
 
 def test_planned_checkpoint_storage(tmp_path, toy_tokenizer):

@@ -23,7 +23,7 @@ METHODS = ("zero", "mean", "resample")
 
 def _ablation(model: Any, p: dict[str, Any], ctx: EvalContext) -> dict[str, MetricValue]:
     """Per-window Δloss = ablated − clean mean next-token loss (`interp.ablation.ablate`, no generation)."""
-    from interp.ablation import ablate
+    from interp.ablation.ablate import ablate
 
     res = ablate(model, heads=p["heads"], method=p["method"], documents=documents(p, ctx), context=p["context"],
                  max_tokens=p["max_tokens"], batch_size=p["batch_size"], max_new_tokens=0, seed=ctx.seed)
