@@ -95,3 +95,39 @@ def test_tour_runs_after_the_demo(tmp_path, monkeypatch, capsys):
     results = _run_tour(tmp_path, monkeypatch, {} if gemma_installed() else {GEMMA: "demo/run"})
     failed = [(cmd, rc) for cmd, rc in results if rc != 0]
     assert not failed, f"tour lines failed: {failed}\n{capsys.readouterr().err[-3000:]}"
+
+
+def readme_command_lines(readme: Path = ROOT / "README.md") -> list[tuple[str, list[str]]]:
+    """(line, argv without `interp`) of every `interp …` line in every ```bash block of the README."""
+    text = readme.read_text(encoding="utf-8")
+    out = []
+    for block in text.split("```bash\n")[1:]:
+        for line in block[: block.index("```")].replace("\\\n", " ").splitlines():  # continued lines joined
+            words = shlex.split(line, comments=True)
+            if words and words[0] == "interp":
+                out.append((line, words[1:]))
+    return out
+
+
+def test_every_readme_command_parses():
+    """Every `interp …` line in the README (tour or not) names a real command with real flags and the required
+    arguments: the CLI's own parser reads it (`make_context`, nothing runs)."""
+    from interp.cli import command
+
+    lines = readme_command_lines()
+    assert len(lines) > len(tour_lines())
+    root = command()
+    bad = []
+    for line, argv in lines:
+        cmd, args = root, list(argv)
+        while hasattr(cmd, "commands") and args and args[0] in cmd.commands:  # groups: `interp sae train`
+            cmd = cmd.commands[args.pop(0)]
+        if hasattr(cmd, "commands"):
+            bad.append(f"{line!r}: no such command")
+            continue
+        try:
+            cmd.make_context("interp", args, resilient_parsing=False)
+        except Exception as e:  # noqa: BLE001 — typer's click: unknown option, missing argument, bad value
+            if "does not exist" not in str(e):  # paths the user makes first (runs/small, corpus.txt)
+                bad.append(f"{line!r}: {type(e).__name__}: {e}")
+    assert not bad, "\n".join(bad)
