@@ -177,6 +177,91 @@ FEATURES_JS = r"""
 """
 
 
+EDGES_JS = r"""
+(function () {
+  "use strict";
+  var NS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) {
+    var e = document.createElementNS(NS, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    return e;
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  function fmt(v) { return v === null || v === undefined ? "\u2014" : Number(v).toFixed(2); }
+  document.querySelectorAll(".edge-view").forEach(function (view) {
+    var node = document.getElementById(view.getAttribute("data-edges"));
+    if (!node) { return; }
+    var data = JSON.parse(node.textContent);
+    var slider = view.querySelector(".edge-k"), info = view.querySelector(".edge-info");
+    var pic = view.querySelector(".edge-svg"), list = view.querySelector(".edge-list tbody");
+    var focus = null;
+    var W = 560, H = 60 + 60 * (2 * data.n_layers + 1), nx = data.n_heads + 1;
+    function px(n) { return 30 + (W - 60) * (n.x + 0.8) / (nx + 0.6); }
+    function py(n) { return H - 30 - (H - 60) * n.y / (2 * data.n_layers + 1); }
+    var at = {};
+    data.nodes.forEach(function (n) { at[n.name] = n; });
+    var big = data.edges.length ? Math.abs(data.edges[0].score) || 1e-12 : 1;
+    function draw() {
+      var k = Number(slider.value);
+      var shown = data.edges.slice(0, k);
+      var sel = focus ? shown.filter(function (e) { return e.src === focus || e.dst === focus; }) : shown;
+      pic.textContent = "";
+      var root = svg("svg", {viewBox: "0 0 " + W + " " + H, width: "100%", role: "img"});
+      sel.forEach(function (e) {
+        var a = at[e.src], b = at[e.dst];
+        if (!a || !b) { return; }
+        var line = svg("line", {x1: px(a), y1: py(a), x2: px(b), y2: py(b), "class": "edge-line",
+          stroke: e.score < 0 ? "#2563eb" : "#dc2626", "stroke-width": (0.5 + 5 * Math.abs(e.score) / big).toFixed(2),
+          "stroke-dasharray": e.kind === "k" ? "6 3" : (e.kind === "v" ? "2 3" : "none"), opacity: 0.75});
+        var t = svg("title", {});
+        t.textContent = e.edge + "  " + e.score.toPrecision(4);
+        line.appendChild(t);
+        root.appendChild(line);
+      });
+      var used = {};
+      sel.forEach(function (e) { used[e.src] = used[e.dst] = true; });
+      data.nodes.forEach(function (n) {
+        var g = svg("g", {"class": "edge-node", tabindex: 0, "data-node": n.name});
+        g.appendChild(svg("circle", {cx: px(n), cy: py(n), r: used[n.name] ? 13 : 9,
+          fill: n.name === focus ? "#fb923c" : (used[n.name] ? "#f59e0b" : "#e5e7eb"), stroke: "#111", "stroke-width": 0.6}));
+        var label = svg("text", {x: px(n), y: py(n) + 3, "text-anchor": "middle", "font-size": 9});
+        label.textContent = n.name;
+        g.appendChild(label);
+        function pick() { focus = focus === n.name ? null : n.name; draw(); }
+        g.addEventListener("click", pick);
+        g.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { pick(); } });
+        root.appendChild(g);
+      });
+      pic.appendChild(root);
+      var j = -1;
+      data.curve.sizes.forEach(function (s, i) { if (s <= k) { j = i; } });
+      info.textContent = k + " of " + data.n_edges + " edges (" + data.method + ")" +
+        (j >= 0 ? "; faithfulness at " + data.curve.sizes[j] + " edges: " + fmt(data.curve.faithfulness[j]) +
+          " [" + fmt(data.curve.lo[j]) + ", " + fmt(data.curve.hi[j]) + "], random circuit " +
+          fmt(data.curve.random[j]) : "") + (focus ? "; edges of " + focus + " only (click it again for all)" : "");
+      list.textContent = "";
+      sel.forEach(function (e, i) {
+        var tr = el("tr");
+        tr.appendChild(el("td", "", String(i + 1)));
+        tr.appendChild(el("td", "", e.edge));
+        tr.appendChild(el("td", "num", e.score.toPrecision(4)));
+        list.appendChild(tr);
+      });
+    }
+    slider.max = String(data.edges.length);
+    slider.value = String(data.start);
+    slider.addEventListener("input", draw);
+    draw();
+  });
+})();
+"""
+
+
 def esc(s: Any) -> str:
     return html.escape(str(s), quote=True)
 
@@ -306,6 +391,20 @@ def _feature_view(sec: Section) -> str:
             f'<script type="application/json" id="{esc(data_id)}">{json_for_script(sec.features)}</script>')
 
 
+def _edge_view(sec: Section) -> str:
+    if not sec.edges:
+        return ""
+    data_id = f"edges-{sec.id}"
+    return (f'<div class="edge-view" data-edges="{esc(data_id)}"><h3>Interactive edge view</h3>'
+            '<div class="edge-controls"><label>top edges <input class="edge-k" type="range" min="1" step="1">'
+            '</label> <span class="edge-info"></span></div>'
+            '<div class="edge-body"><div class="edge-svg"></div><div class="edge-list"><table><thead><tr><th>#</th>'
+            '<th>edge</th><th>score</th></tr></thead><tbody></tbody></table></div></div>'
+            '<p class="edge-help">red: patching the edge to its corrupt value raises the metric, blue: lowers it; '
+            'q solid, k dashed, v dotted; click a node to keep only its edges.</p></div>'
+            f'<script type="application/json" id="{esc(data_id)}">{json_for_script(sec.edges)}</script>')
+
+
 def _section(sec: Section, number: int) -> str:
     """Heading, key figure(s) first, then the reading guide, the headline table and short notes."""
     parts = [f'<section id="{esc(sec.id)}"><h2>{number}. {esc(sec.title)}</h2>']
@@ -315,6 +414,7 @@ def _section(sec: Section, number: int) -> str:
     parts.append(f'<div class="guide"><strong>How to read this.</strong> {esc(sec.guide)}</div>')
     parts.append(_attention_view(sec))
     parts.append(_feature_view(sec))
+    parts.append(_edge_view(sec))
     parts += [_block(b) for b in rest]
     if sec.appendix or sec.raw:
         parts.append(f'<p class="source">source: {esc(sec.source)} · every other value: '
@@ -368,7 +468,8 @@ def render_html(report: Report) -> str:
     """The whole report as one HTML document (str): Findings, one section per analysis, appendix."""
     style = css()
     script = (ATTENTION_JS if any(s.attention for s in report.sections) else "") + (
-        FEATURES_JS if any(s.features for s in report.sections) else "")
+        FEATURES_JS if any(s.features for s in report.sections) else "") + (
+        EDGES_JS if any(s.edges for s in report.sections) else "")
     csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(style)}; base-uri 'none'; form-action 'none'"
     if script:
         csp += f"; script-src {_csp_hash(script)}"

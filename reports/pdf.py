@@ -303,6 +303,9 @@ def _section(flow: _Flow, sec: Section, number: int) -> int:
     if sec.attention:
         flow.paragraph("The interactive attention view (hover a token) is in the HTML report.", size=8.0,
                        color="#616e7c")
+    if sec.edges:
+        flow.paragraph("The interactive edge view (circuit size slider, click a node) is in the HTML report.",
+                       size=8.0, color="#616e7c")
     return start
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from interp.circuits.draw import draw_curve, draw_formation, draw_graph
+from interp.circuits.view import edge_view_data
 from interp.kit.section import (
     Built,
     Chart,
@@ -63,6 +64,7 @@ def build(stage: Stage) -> Built:
     top = d.get("top") or []
     b.appendix.append(Table(("edge", "score"), tuple((t["edge"], f"{t['score']:+.4g}") for t in top),
                             caption=f"top edges by |{d.get('method')} score|"))
+    b.edges = edge_view_data(d)
     b.used.update({"metric", "method", "n_pairs", "n_edges", "clean_metric", "corrupt_metric", "comparison", "top",
                    "circuit", "curve", "scores", "edges"})
     return b

@@ -100,6 +100,7 @@ class Section:
     tailored: bool = True  # always True: an unknown kind is an error, never a generic view
     attention: dict[str, Any] | None = None  # data for the interactive attention view (HTML only)
     features: dict[str, Any] | None = None  # data for the interactive SAE feature view (HTML only)
+    edges: dict[str, Any] | None = None  # data for the interactive circuit edge view (HTML only)
     raw: str = ""  # the results file as text (possibly cut), shown collapsed in HTML only
 
     @property

@@ -33,6 +33,7 @@ class Built:
     used: set[str] = field(default_factory=set)  # result keys shown above (the rest go to the appendix generically)
     attention: dict[str, Any] | None = None  # data for the HTML interactive attention view
     features: dict[str, Any] | None = None  # data for the HTML interactive SAE feature view
+    edges: dict[str, Any] | None = None  # data for the HTML interactive circuit edge view
 
 
 @dataclass(frozen=True)

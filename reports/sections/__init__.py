@@ -151,5 +151,6 @@ def build_section(stage: Stage, index: int) -> Section:
     return Section(id=sid, title=f"{spec.title} ({where})", kind=stage.kind, source=stage.source, guide=guide,
                    blocks=tuple(blocks), findings=tuple(replace(f, section_id=sid) for f in findings),
                    appendix=tuple(appendix), tailored=True, attention=built.attention, features=built.features,
+                   edges=built.edges,
                    raw=raw_json(data))
 
