@@ -147,16 +147,19 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def _own_drawing(section: str, target: str, mods: dict[str, Path]) -> bool:
-    """A unit's section may use its own unit's drawing modules: same package, importing no project module
-    and no torch (they turn a results dict into markup, as the kit does)."""
-    if target.rpartition(".")[0] != section.rpartition(".")[0]:
+    """A unit's section may use its own unit's drawing modules: same package, importing no torch and no project
+    module other than such drawing modules (they turn a results dict into markup, as the kit does)."""
+    pkg = section.rpartition(".")[0]
+    if target.rpartition(".")[0] != pkg or target.endswith(".section"):
         return False
     tree = ast.parse(mods[target].read_text(encoding="utf-8"))
-    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-              if not n.level}
-    return not any(n.level for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)) and not (
-        names & {"torch", *PACKAGES})
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
+    if any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree)) or "torch" in {
+            x.split(".")[0] for x in names}:
+        return False
+    project = [x for x in names if x.split(".")[0] in PACKAGES]
+    return all(x in mods and x != target and _own_drawing(section, x, mods) for x in project)
 
 
 def violations(mods: dict[str, Path], edges: dict[str, set[str]]) -> list[str]:
