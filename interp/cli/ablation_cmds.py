@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from interp.cli.common import DeviceOpt, JsonOpt, ModelArg, SeedOpt, emit
+from interp.cli.common import DeviceOpt, JsonOpt, ModelArg, SeedOpt, check_out_dir, emit
 from interp.errors import UserError
 
 app = typer.Typer()
@@ -67,7 +67,8 @@ def ablate_cmd(
     max_tokens: MaxTokensOpt = 20_000,
     context: ContextOpt = None,
     batch_size: BatchOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + figures.")] = Path("ablation"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + figures.",
+                                      callback=check_out_dir)] = Path("ablation"),
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -112,7 +113,8 @@ def ablate_sweep_cmd(
     max_tokens: MaxTokensOpt = 20_000,
     context: ContextOpt = None,
     batch_size: BatchOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + heatmap.")] = Path("ablation-sweep"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output dir for results.json + heatmap.",
+                                      callback=check_out_dir)] = Path("ablation-sweep"),
     estimate: Annotated[str | None, typer.Option(
         "--estimate", help="atp: estimate every head's Δloss from gradients (attribution patching, one backward) "
         "instead of ablating each head.")] = None,

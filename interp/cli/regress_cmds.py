@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from interp.cli.common import DeviceOpt, JsonOpt
+from interp.cli.common import DeviceOpt, JsonOpt, check_out_dir
 from interp.errors import UserError
 
 app = typer.Typer()
@@ -51,7 +51,7 @@ def regress_cmd(
     model: Annotated[str | None, typer.Option(
         "--model", "-m", help="Model reference; overrides the suite's `model`.")] = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write results.json, junit.xml and summary.md here.")] = None,
+        "--out", "-o", help="Write results.json, junit.xml and summary.md here.", callback=check_out_dir)] = None,
     device: DeviceOpt = "cpu",
     seed: Annotated[int | None, typer.Option(
         "--seed", min=0, max=2**64 - 1, help="Seed for sampling evals and the bootstrap (default: the suite's `seed`, else 0).")] = None,

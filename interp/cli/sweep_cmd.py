@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, emit
+from interp.cli.common import DeviceOpt, JsonOpt, SeedOpt, check_out_dir, emit
 
 app = typer.Typer()
 
@@ -19,7 +19,8 @@ def sweep(
                                                "settings.")],
     trials: Annotated[int, typer.Option("--trials", help="Trials to finish (by every process sharing the study).")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Sweep dir (default sweeps/<space name>): "
-                                                                  "trials/, study.db, results.json, figures.")] = None,
+                                                                  "trials/, study.db, results.json, figures.",
+                                             callback=check_out_dir)] = None,
     storage: Annotated[str | None, typer.Option("--storage", help="Optuna RDB URL shared by several machines (e.g. "
                                                                   "postgresql://user@host/db); default: SQLite in "
                                                                   "the sweep dir.")] = None,

@@ -145,6 +145,7 @@ def _coref_rows(correct: list[bool]) -> dict:
     n = len(correct)
     return {"model": "m", "chance": 0.5, "n_examples": n, "examples_sha256": "abc", "probe_set": "builtin-small",
             "head_accuracy": [[0.5]], "head_mean": {"k": sum(correct), "n": n, "accuracy": sum(correct) / n},
+            "best_heads": [], "by_cross_sentence": {}, "by_category": {},
             "examples": [{"text": f"t{i}", "head_mean_correct": c, "behaviour_correct": None}
                          for i, c in enumerate(correct)]}
 
@@ -154,9 +155,9 @@ def test_report_compare_states_paired_interval(tmp_path):
 
     a, b = tmp_path / "before", tmp_path / "after"
     for d, corr in ((a, [True] * 60 + [False] * 24), (b, [False] * 8 + [True] * 52 + [False] * 24)):
-        (d / "coref").mkdir(parents=True)
-        Path(d / "coref" / "results.json").write_text(json.dumps({"schema_version": 1, "kind": "coref_probe",
-                                                                   **_coref_rows(corr)}))
+        from interp.results import save_result
+
+        save_result({"schema_version": 1, "kind": "coref_probe", **_coref_rows(corr)}, d / "coref")  # + figures
     (sec,) = build_comparison(a, b).sections
     line = next(f.line for f in sec.findings if "head mean" in f.line)
     assert "Newcombe paired 95% CI" in line and "before better" in line  # 8 flips, none back: McNemar p 0.008
