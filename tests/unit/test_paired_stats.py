@@ -3,9 +3,6 @@ baseline format, and paired intervals in `interp report --compare`."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.stats import binomtest
