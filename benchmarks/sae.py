@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/sae.py streaming --model runs/small [--tokens 65536] [--repeats 3]
     .venv/bin/python benchmarks/sae.py memory    --model runs/small [--tokens 100000,400000]
     .venv/bin/python benchmarks/sae.py library   --model runs/small [--tokens 50000] [--repeats 3]
+    .venv/bin/python benchmarks/sae.py levers    --model runs/small --arms base,resample50 [--seeds 1] --lr 0.002
 
 quality   train (CPU seconds via getrusage) then `evaluate_sae` on the val split: FVU, dead, loss recovered.
 streaming tokens/s of `capture` (activations at the hook; the forward stops there) vs a plain full forward
@@ -11,6 +12,7 @@ streaming tokens/s of `capture` (activations at the hook; the forward stops ther
 memory    peak RSS (ru_maxrss of a child process) of `train_sae` at two token counts.
 library   tokens/s of our loop (`train_sae`) vs `sparsify.Trainer.fit` on the same token windows, same
           SAE shape, batch, optimizer (signum) and no AuxK (the Trainer's default), medians of repeats.
+levers    dead-latent levers (ARMS: AuxK weight/threshold, lr, resampling) in one run, arms interleaved.
 Every result prints one JSON line; --out FILE appends it. Threads: torch.set_num_threads(--threads, 1).
 """
 
@@ -57,6 +59,54 @@ def quality(a) -> dict:
                                  "loss_sae", "loss_zero")},
             "targets": {"fvu<=0.15": e["fvu"]["value"] <= 0.15, "dead<=0.01": e["dead_fraction"]["value"] <= 0.01,
                         "recovered>=0.90": e["loss_recovered"]["value"] >= 0.90, "cpu<=300s": cs <= 300}}
+
+
+SIGNUM = {"optimizer": "signum", "resample_every": 0}  # the 36.3%-dead configuration (with --lr 0.002)
+ARMS = {  # SAETrainConfig overrides per lever arm (benchmarks/sae.py levers --arms a,b,...)
+    "base": SIGNUM,
+    "auxk1": {**SIGNUM, "auxk_alpha": 1.0},
+    "auxk_t1k": {**SIGNUM, "dead_tokens": 1000},
+    "lr1e-3": {**SIGNUM, "lr": 0.001},
+    "resample50": {**SIGNUM, "resample_every": 50},
+    "resample100": {**SIGNUM, "resample_every": 100},
+    "adam": {"optimizer": "adam", "lr": None, "resample_every": 0},
+    "adam_lr1e-3": {"optimizer": "adam", "lr": 0.001, "resample_every": 0},
+    "adam_resample10": {"optimizer": "adam", "lr": None, "resample_every": 10},
+    "adam_resample25": {"optimizer": "adam", "lr": None, "resample_every": 25},
+    "adam_resample50": {"optimizer": "adam", "lr": None, "resample_every": 50},
+    "adam_resample100": {"optimizer": "adam", "lr": None, "resample_every": 100},
+}
+
+
+def levers(a) -> list[dict]:
+    """One run, arms interleaved (the arm order rotates per seed): train each arm (CPU s), evaluate it on
+    the same held-out windows (dead % with a Wilson interval, FVU and loss recovered with bootstrap CIs)."""
+    from interp import hooked
+    from interp.sae.data import split_text
+    from interp.sae.evaluate import SAEEvalConfig, evaluate_sae
+    from interp.sae.train import SAETrainConfig, train_sae
+
+    bridge = hooked.load(a.model)
+    train_text, val_text = split_text(a.model, None, "train"), split_text(a.model, None, "val")  # run splits
+    arms = a.arms.split(",")
+    rows = []
+    for s in range(a.seeds):
+        order = arms[s % len(arms):] + arms[:s % len(arms)]
+        for arm in order:
+            over = {"lr": a.lr, **ARMS[arm]}
+            cfg = SAETrainConfig(hook=HOOK, expansion=8, k=32, tokens=a.tokens, seed=s, save_every=10**9, **over)
+            t0, c0 = time.perf_counter(), cpu()
+            r = train_sae(bridge, cfg, text=train_text, out_dir=Path(a.workdir) / f"{arm}-{s}")
+            wall, cs = time.perf_counter() - t0, cpu() - c0
+            e = evaluate_sae(bridge, r.sae, text=val_text,
+                             config=SAEEvalConfig(max_tokens=a.eval_tokens)).to_dict()["metrics"]
+            row = {"bench": "levers", "arm": arm, "seed": s, "config": over, "tokens": r.n_tokens,
+                   "train_wall_s": wall, "train_cpu_s": cs, "train_fvu": r.final_fvu,
+                   "train_dead_fraction": r.dead_fraction, "resampled": [n for _, n in r.resampled],
+                   **{k: e[k] for k in ("fvu", "loss_recovered", "dead_fraction", "dense_fraction", "l0")}}
+            print(json.dumps(row), file=sys.stderr, flush=True)
+            rows.append(row)
+    return rows
 
 
 def _windows(model: str, tokens: int):
@@ -140,7 +190,9 @@ def library(a) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("part", choices=("quality", "streaming", "memory", "library"))
+    ap.add_argument("part", choices=("quality", "streaming", "memory", "library", "levers"))
+    ap.add_argument("--arms", default="base,auxk_t1k,resample50")
+    ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--model", required=True)
     ap.add_argument("--tokens", default=None)
     ap.add_argument("--eval-tokens", type=int, default=16384)
@@ -150,20 +202,21 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    defaults = {"quality": "1000000", "streaming": "65536", "memory": "100000,400000", "library": "50000"}
+    defaults = {"levers": "1000000", "quality": "1000000", "streaming": "65536", "memory": "100000,400000", "library": "50000"}
     a.tokens = a.tokens or defaults[a.part]
     if a.part != "memory":
         a.tokens = int(a.tokens)
     with tempfile.TemporaryDirectory() as wd:
         a.workdir = wd
-        res = {"quality": quality, "streaming": streaming, "memory": memory, "library": library}[a.part](a)
+        res = {"quality": quality, "streaming": streaming, "memory": memory, "library": library,
+               "levers": levers}[a.part](a)
     from interp.results import dumps, to_jsonable
 
-    line = json.dumps(to_jsonable(res))
-    print(line)
+    lines = [json.dumps(to_jsonable(r)) for r in (res if isinstance(res, list) else [res])]
+    print("\n".join(lines))
     if a.out:
         with open(a.out, "a") as f:
-            f.write(line + "\n")
+            f.write("".join(x + "\n" for x in lines))
     del dumps
 
 

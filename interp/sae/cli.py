@@ -41,6 +41,11 @@ def train_cmd(
     save_every: Annotated[int, typer.Option("--save-every", help="Steps between resumable checkpoints.")] = 100,
     auxk_alpha: Annotated[float, typer.Option("--auxk-alpha", help="Weight of the AuxK loss (dead latents).")] = 1 / 32,
     dead_tokens: Annotated[int, typer.Option("--dead-tokens", help="Tokens without firing = dead (AuxK).")] = 10_000,
+    optimizer: Annotated[str, typer.Option("--optimizer", help=(
+        "signum (sparsify's schedule-free SignSGD) or adam (constant lr; default lr 2e-4/sqrt(latents/2^14))."))
+    ] = "signum",
+    resample_every: Annotated[int, typer.Option("--resample-every", help=(
+        "Steps between resamplings of dead latents toward badly reconstructed tokens (0 = off)."))] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run in --out.")] = False,
     init: Annotated[Path | None, typer.Option("--init", help="Warm-start from this SAE directory.")] = None,
     out: OptionalOutOpt = None,
@@ -56,7 +61,8 @@ def train_cmd(
     set_seed(seed)
     cfg = SAETrainConfig(hook=hook, expansion=expansion, k=k, tokens=tokens, context=context,
                          batch_size=batch_size, lr=lr, save_every=save_every, seed=seed,
-                         auxk_alpha=auxk_alpha, dead_tokens=dead_tokens)
+                         auxk_alpha=auxk_alpha, dead_tokens=dead_tokens, resample_every=resample_every,
+                         optimizer=optimizer)
     t0, c0 = time.perf_counter(), _cpu()
     res = train_sae(model, cfg, corpus=corpus, out_dir=out, resume=resume, init=init, progress=not as_json,
                     device=device)

@@ -48,6 +48,8 @@ class SAETrainConfig:
     lr: float | None = None  # None: sparsify's default 5e-3 / sqrt(latents / 2^14)
     auxk_alpha: float = 1 / 32
     dead_tokens: int = 10_000  # a latent silent this many tokens counts as dead (AuxK revives it)
+    optimizer: str = "signum"  # signum (sparsify's default, schedule-free SignSGD) | adam
+    resample_every: int = 0  # steps between resamplings of dead latents (interp/sae/resample.py); 0 = off
     save_every: int = 100  # steps between resumable checkpoints
     seed: int = 0
 
@@ -65,6 +67,10 @@ class SAETrainConfig:
             raise UserError(f"--context must be >= 4 tokens, got {self.context!r}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise UserError(f"--lr must be a positive finite number, got {self.lr!r}")
+        if self.optimizer not in ("signum", "adam"):
+            raise UserError(f"--optimizer must be signum or adam, got {self.optimizer!r}")
+        if not isinstance(self.resample_every, int) or self.resample_every < 0:
+            raise UserError(f"--resample-every must be an integer >= 0 (0 = off), got {self.resample_every!r}")
         if not (math.isfinite(self.auxk_alpha) and self.auxk_alpha >= 0):
             raise UserError(f"auxk_alpha must be >= 0, got {self.auxk_alpha!r}")
 
@@ -85,6 +91,7 @@ class SAETrainResult(FrozenResult):
     curve: tuple = ()  # (tokens, fvu) per logged step (mean FVU since the previous point)
     final_fvu: float = 0.0  # mean training FVU over the last 10% of steps
     dead_fraction: float = 0.0  # latents silent for the last `dead_tokens` training tokens
+    resampled: tuple = ()  # (step, n latents resampled) per resample step
     sae: str = ""  # the SAE directory
 
 
@@ -99,7 +106,11 @@ def default_out(model_ref: str, hook: str, expansion: int, k: int) -> Path:
     return (p / "sae" / tag) if p.is_dir() else Path("sae") / p.name / tag
 
 
-def _optimizer(coder: Any, lr: float) -> Any:
+def _optimizer(coder: Any, lr: float, kind: str = "signum") -> Any:
+    """signum: sparsify's default (SignSGD in a schedule-free wrapper: the weights used are the uniform
+    average of the iterates). adam: torch Adam at a constant lr (no averaging)."""
+    if kind == "adam":
+        return torch.optim.Adam(coder.parameters(), lr=lr)
     from schedulefree import ScheduleFreeWrapper
     from sparsify.sign_sgd import SignSGD
 
@@ -117,7 +128,7 @@ def _order(n_windows: int, step: int, batch: int, seed: int) -> torch.Tensor:
 
 
 def _save_state(out: Path, coder: Any, opt: Any, step: int, since: torch.Tensor, curve: list, cfg: dict) -> None:
-    """curve: [curve, fvus, fvu_sum, fvu_n] (the logging state, restored exactly)."""
+    """curve: [curve, fvus, fvu_sum, fvu_n, resampled] (the logging state, restored exactly)."""
     import io
 
     from safetensors.torch import save
@@ -189,8 +200,8 @@ def train_sae(model: Any, config: SAETrainConfig, *, corpus: str | None = None, 
             raise UserError(f"--init {init}: its shape/kind does not match {spec.name} × {config.expansion}")
         coder.load_state_dict(src.state_dict())
         warm = True
-    lr = config.lr or 5e-3 / (n_latents / 2 ** 14) ** 0.5
-    opt = _optimizer(coder, lr)
+    lr = config.lr or (2e-4 if config.optimizer == "adam" else 5e-3) / (n_latents / 2 ** 14) ** 0.5
+    opt = _optimizer(coder, lr, config.optimizer)
     since = torch.zeros(n_latents, dtype=torch.long)
     curve: Any = []
     start = 0
@@ -204,8 +215,9 @@ def train_sae(model: Any, config: SAETrainConfig, *, corpus: str | None = None, 
                mininterval=0.5 if tty else 30, unit="step")
     fvus: list[float] = []
     fvu_sum, fvu_n, t0, done_tokens = 0.0, 0, time.perf_counter(), 0
+    resampled: list = []
     if resume:
-        curve, fvus, fvu_sum, fvu_n = curve
+        curve, fvus, fvu_sum, fvu_n, resampled = curve
     log_every = max(1, steps // 50)
     hf.requires_grad_(False)
     for step in range(start, steps):
@@ -229,6 +241,13 @@ def train_sae(model: Any, config: SAETrainConfig, *, corpus: str | None = None, 
         fired[res.latent_indices.flatten()] = True
         since += x.shape[0]
         since[fired] = 0
+        if _resample_now(config, step, steps):
+            from interp.sae.resample import resample_dead
+
+            idx = resample_dead(coder, opt, since > config.dead_tokens, x, y if spec.transcode else None,
+                                seed=config.seed, step=step + 1)
+            since[idx] = 0
+            resampled.append([step + 1, int(idx.numel())])
         f = float(res.fvu.detach())
         fvus.append(f)
         fvu_sum, fvu_n, done_tokens = fvu_sum + f, fvu_n + 1, done_tokens + x.shape[0]
@@ -239,9 +258,10 @@ def train_sae(model: Any, config: SAETrainConfig, *, corpus: str | None = None, 
         bar.set_postfix_str(f"{done_tokens / max(dt, 1e-9):,.0f} tok/s, fvu {f:.3f}", refresh=False)
         bar.update()
         if (step + 1) % config.save_every == 0 and step + 1 < steps:
-            _save_state(out, coder, opt, step + 1, since, [curve, fvus, fvu_sum, fvu_n], cfg)
+            _save_state(out, coder, opt, step + 1, since, [curve, fvus, fvu_sum, fvu_n, resampled], cfg)
     bar.close()
-    opt.eval()  # schedule-free: the averaged weights are the ones to use
+    if hasattr(opt, "eval"):
+        opt.eval()  # schedule-free: the averaged weights are the ones to use
     tail = fvus[-max(1, len(fvus) // 10):] or [float("nan")]
     meta = {"hook": spec.name, "model": name, "tokens": steps * per_step, "seed": config.seed,
             "source": text.source, "library": f"eai-sparsify {C.sparsify().__version__}"}
@@ -250,4 +270,11 @@ def train_sae(model: Any, config: SAETrainConfig, *, corpus: str | None = None, 
                           d_in=d_in, num_latents=n_latents, n_tokens=steps * per_step, steps=steps,
                           epochs=steps * config.batch_size / n_win, curve=tuple(map(tuple, curve)),
                           final_fvu=sum(tail) / len(tail),
-                          dead_fraction=float((since > config.dead_tokens).float().mean()), sae=str(out))
+                          dead_fraction=float((since > config.dead_tokens).float().mean()), sae=str(out),
+                          resampled=tuple(map(tuple, resampled)))
+
+
+def _resample_now(config: SAETrainConfig, step: int, steps: int) -> bool:
+    """After step `step` (0-based): every `resample_every` steps, while at least that many steps remain."""
+    n = config.resample_every
+    return n > 0 and (step + 1) % n == 0 and step + 1 + n <= steps

@@ -55,6 +55,8 @@ CASES = [
     (T + ["--expansion", "0"], "--expansion"),
     (T + ["--expansion", "-2"], "--expansion"),
     (T + ["--resume"], "nothing to resume"),
+    (T + ["--resample-every", "-1"], "--resample-every"),
+    (T + ["--optimizer", "sgd"], "--optimizer"),
     (T + ["--init", "wide"], "d_model"),
     (E + ["nosuch"], "not an SAE directory"),
     (E + ["wide"], "d_model is 32"),
