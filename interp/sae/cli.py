@@ -37,15 +37,15 @@ def train_cmd(
     corpus: CorpusOpt = None,
     context: Annotated[int, typer.Option("--context", help="Window length in tokens.")] = 128,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per step.")] = 8,
-    lr: Annotated[float | None, typer.Option("--lr", help="Default: sparsify's 5e-3/sqrt(latents/2^14).")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Default: sparsify's 2e-4 (adam) / 5e-3 (signum) × sqrt(2^14/latents).")] = None,
     save_every: Annotated[int, typer.Option("--save-every", help="Steps between resumable checkpoints.")] = 100,
     auxk_alpha: Annotated[float, typer.Option("--auxk-alpha", help="Weight of the AuxK loss (dead latents).")] = 1 / 32,
     dead_tokens: Annotated[int, typer.Option("--dead-tokens", help="Tokens without firing = dead (AuxK).")] = 10_000,
     optimizer: Annotated[str, typer.Option("--optimizer", help=(
-        "signum (sparsify's schedule-free SignSGD) or adam (constant lr; default lr 2e-4/sqrt(latents/2^14))."))
-    ] = "signum",
+        "adam (constant lr) or signum (sparsify's schedule-free SignSGD; resampling does not suit it)."))
+    ] = "adam",
     resample_every: Annotated[int, typer.Option("--resample-every", help=(
-        "Steps between resamplings of dead latents toward badly reconstructed tokens (0 = off)."))] = 0,
+        "Steps between resamplings of dead latents toward badly reconstructed tokens (0 = off)."))] = 50,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run in --out.")] = False,
     init: Annotated[Path | None, typer.Option("--init", help="Warm-start from this SAE directory.")] = None,
     out: OptionalOutOpt = None,
