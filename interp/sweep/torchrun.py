@@ -73,10 +73,11 @@ def start(cmd: list[str], log: Path) -> subprocess.Popen:
                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-def stop(proc: subprocess.Popen, grace: float = GRACE_S) -> None:
-    """SIGTERM the child's process group (torchrun stops its workers), SIGKILL it after `grace` seconds."""
+def stop(proc: subprocess.Popen, grace: float = GRACE_S) -> bool:
+    """SIGTERM the child's process group (torchrun stops its workers), SIGKILL it after `grace` seconds.
+    True when it was still running (so it was stopped)."""
     if proc.poll() is not None:
-        return
+        return False
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
         try:
             os.killpg(proc.pid, sig)
@@ -87,6 +88,7 @@ def stop(proc: subprocess.Popen, grace: float = GRACE_S) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
+    return True
 
 
 def follow(proc: subprocess.Popen, metrics: Path, on_eval: Callable[[dict[str, Any]], None],
@@ -130,7 +132,9 @@ def run_trial(flags: dict[str, Any], run_dir: Path, nproc: int, log: Path,
     try:
         rc = follow(proc, run_dir / "metrics.jsonl", on_eval or (lambda rec: None))
     finally:
-        stop(proc)
+        if stop(proc):  # pruned, or the sweep is being interrupted: say so below torchrun's shutdown traceback
+            with open(log, "a", encoding="utf-8") as f:
+                f.write("interp sweep: stopped this torchrun job (trial pruned or sweep interrupted)\n")
     if rc != 0:
         raise UserError(f"torchrun trial exited with code {rc}: {_error_line(log)} (log: {log})")
     return json.loads((run_dir / "results.json").read_text())

@@ -110,8 +110,8 @@ def test_a_pruned_torchrun_trial_is_stopped_and_leaves_no_process(tmp_path):
     out = tmp_path / "sweep"
     r = run_cli(["sweep", space, "--trials", "1", "--out", str(out)], cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    r = run_cli(["sweep", space, "--trials", "2", "--out", str(out), "--nproc-per-node", "2", "--json"],
-                cwd=tmp_path, timeout=300)
+    r = run_cli(["sweep", space, "--trials", "2", "--out", str(out), "--nproc-per-node", "2", "--json",
+                 "--retrain-best", "--epochs", "1"], cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads(r.stdout)
     t1 = res["trials"][1]
@@ -122,6 +122,11 @@ def test_a_pruned_torchrun_trial_is_stopped_and_leaves_no_process(tmp_path):
     assert 20 <= mark["last_logged_step"] < 400 and not (run / "results.json").exists()  # stopped, not finished
     assert res["compute"]["steps_run"] == 400 + 20
     assert not _none_left(str(run), within=5), "a trainer of the pruned trial outlived it"
+    # --retrain-best with --nproc-per-node: the winner (trial 0, trained in-process) again, as a torchrun job
+    assert res["retrained"]["trial"] == 0 and res["best"]["config"]["batch_size"] == 4
+    rt = json.loads((out / "best-retrained" / "run.json").read_text())
+    assert rt["distributed"]["global_batch_size"] == 4 and rt["config"]["batch_size"] == 2
+    assert rt["config"]["max_epochs"] == 1 and rt["config"]["max_steps"] is None and rt["config"]["lr"] == 1e-2
 
 
 def test_kill_9_of_the_sweep_leaves_no_trainer(tmp_path):
