@@ -120,6 +120,7 @@ def test_a_pruned_torchrun_trial_is_stopped_and_leaves_no_process(tmp_path):
     mark = json.loads((run / "pruned.json").read_text())
     assert mark["pruned"] and mark["at_step"] == 20 and mark["val_loss"] == t1["intermediate"]["20"]
     assert 20 <= mark["last_logged_step"] < 400 and not (run / "results.json").exists()  # stopped, not finished
+    assert "stopped this torchrun job" in (out / "logs" / "trial-0001.log").read_text()
     assert res["compute"]["steps_run"] == 400 + 20
     assert not _none_left(str(run), within=5), "a trainer of the pruned trial outlived it"
     # --retrain-best with --nproc-per-node: the winner (trial 0, trained in-process) again, as a torchrun job
