@@ -28,7 +28,10 @@ from reports.document import Chart, Figure, Finding, Paragraph, Preformatted, Re
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _NUM = re.compile(r"^[-+]?(\d[\d,]*\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|nan|inf|—)%?$", re.IGNORECASE)
 
-ATTENTION_JS = r"""
+# The interactive views share one script: helpers first (VIEWS_HEAD), then each view present in the report, in
+# one strict-mode function (VIEWS_TAIL closes it). `views(selector, attr, fn)` calls fn(view, data) for every
+# element of the view's class, with data parsed from the JSON block its attribute names.
+VIEWS_HEAD = r"""
 (function () {
   "use strict";
   function el(tag, cls, text) {
@@ -37,10 +40,17 @@ ATTENTION_JS = r"""
     if (text !== undefined) { e.textContent = text; }
     return e;
   }
-  document.querySelectorAll(".attn-view").forEach(function (view) {
-    var node = document.getElementById(view.getAttribute("data-attn"));
-    if (!node) { return; }
-    var data = JSON.parse(node.textContent);
+  function views(selector, attr, fn) {
+    document.querySelectorAll(selector).forEach(function (view) {
+      var node = document.getElementById(view.getAttribute(attr));
+      if (node) { fn(view, JSON.parse(node.textContent)); }
+    });
+  }
+"""
+VIEWS_TAIL = "})();\n"
+
+ATTENTION_JS = r"""
+  views(".attn-view", "data-attn", function (view, data) {
     var layerSel = view.querySelector(".attn-layer"), headSel = view.querySelector(".attn-head");
     var box = view.querySelector(".attn-tokens"), info = view.querySelector(".attn-info");
     var spans = data.tokens.map(function (t, i) {
@@ -94,23 +104,11 @@ ATTENTION_JS = r"""
     fillHeads();
     show(current);
   });
-})();
 """
 
 
 FEATURES_JS = r"""
-(function () {
-  "use strict";
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
-  document.querySelectorAll(".feat-view").forEach(function (view) {
-    var node = document.getElementById(view.getAttribute("data-feat"));
-    if (!node) { return; }
-    var data = JSON.parse(node.textContent);
+  views(".feat-view", "data-feat", function (view, data) {
     var search = view.querySelector(".feat-search"), list = view.querySelector(".feat-list");
     var detail = view.querySelector(".feat-detail");
     function show(i) {
@@ -173,30 +171,18 @@ FEATURES_JS = r"""
     fill();
     if (data.latents.length) { show(0); }
   });
-})();
 """
 
 
 EDGES_JS = r"""
-(function () {
-  "use strict";
   var NS = "http://www.w3.org/2000/svg";
   function svg(tag, attrs) {
     var e = document.createElementNS(NS, tag);
     Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
     return e;
   }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
   function fmt(v) { return v === null || v === undefined ? "\u2014" : Number(v).toFixed(2); }
-  document.querySelectorAll(".edge-view").forEach(function (view) {
-    var node = document.getElementById(view.getAttribute("data-edges"));
-    if (!node) { return; }
-    var data = JSON.parse(node.textContent);
+  views(".edge-view", "data-edges", function (view, data) {
     var slider = view.querySelector(".edge-k"), info = view.querySelector(".edge-info");
     var pic = view.querySelector(".edge-svg"), list = view.querySelector(".edge-list tbody");
     var focus = null;
@@ -258,7 +244,6 @@ EDGES_JS = r"""
     slider.addEventListener("input", draw);
     draw();
   });
-})();
 """
 
 
@@ -470,6 +455,7 @@ def render_html(report: Report) -> str:
     script = (ATTENTION_JS if any(s.attention for s in report.sections) else "") + (
         FEATURES_JS if any(s.features for s in report.sections) else "") + (
         EDGES_JS if any(s.edges for s in report.sections) else "")
+    script = VIEWS_HEAD + script + VIEWS_TAIL if script else ""
     csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(style)}; base-uri 'none'; form-action 'none'"
     if script:
         csp += f"; script-src {_csp_hash(script)}"

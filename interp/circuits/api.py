@@ -44,21 +44,12 @@ def circuit(model: Any, *, clean: str | None = None, corrupt: str | None = None,
     compare: further methods scored on the same pairs (with `exact` among method/compare: Spearman and top-20
     recall of each estimate vs exact)."""
     from interp.circuits import run as runner
-    from interp.patching.api import Pair, as_pairs, encode_pairs, model_and_name
+    from interp.patching.api import encode_pairs, model_and_name, resolve_pairs
 
     config = CircuitConfig(metric=metric, method=method, compare=tuple(compare), size=size, threshold=threshold,
                            curve_points=curve_points, n_boot=n_boot, seed=seed)
     spec = MetricSpec.parse(metric)
-    if pairs is None:
-        if clean is None or corrupt is None:
-            raise UserError("give --clean and --corrupt prompts, or --pairs FILE.jsonl")
-        pair_list = [Pair(clean, corrupt, where="the pair")]
-    else:
-        if clean is not None or corrupt is not None:
-            raise UserError("give either --clean/--corrupt or --pairs, not both")
-        pair_list = as_pairs(pairs)
-        if not pair_list:
-            raise UserError("no pairs given")
+    pair_list = resolve_pairs(clean, corrupt, pairs)
     name, bridge = model_and_name(model, device)
     from interp.circuits.graph import Graph
 

@@ -23,7 +23,15 @@ from typing import Any
 
 from interp.errors import UserError
 from interp.patching.metrics import MetricSpec
-from interp.patching.pairs import _Encoded, _groups, as_pairs, encode_pairs, groups, load_pairs  # noqa: F401
+from interp.patching.pairs import (  # noqa: F401
+    _Encoded,
+    _groups,
+    as_pairs,
+    encode_pairs,
+    groups,
+    load_pairs,
+    resolve_pairs,
+)
 from interp.patching.schema import (  # noqa: F401
     DIRECTIONS,
     GAP_MIN_REL,
@@ -69,16 +77,7 @@ def patch(model: Any, *, clean: str | None = None, corrupt: str | None = None,
     config = PatchConfig(metric=metric, components=tuple(components), methods=methods, direction=direction,
                          verify_top=verify_top, top_k=top_k, seed=seed, verify_kinds=tuple(verify_kinds))
     spec = MetricSpec.parse(metric)
-    if pairs is None:
-        if clean is None or corrupt is None:
-            raise UserError("give --clean and --corrupt prompts, or --pairs FILE.jsonl")
-        pair_list = [Pair(clean, corrupt, where="the pair")]
-    else:
-        if clean is not None or corrupt is not None:
-            raise UserError("give either --clean/--corrupt or --pairs, not both")
-        pair_list = as_pairs(pairs)
-        if not pair_list:
-            raise UserError("no pairs given")
+    pair_list = resolve_pairs(clean, corrupt, pairs)
     name, bridge = model_and_name(model, device)
     enc = encode_pairs(bridge.tokenizer, pair_list, spec, int(bridge.cfg.n_ctx))
     lengths = {len(e.clean) for e in enc}

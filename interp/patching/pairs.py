@@ -45,6 +45,20 @@ def pair_from_row(row: Any, where: str) -> Pair:
     return Pair(row["clean"], row["corrupt"], row.get("answer"), row.get("wrong"), where)
 
 
+def resolve_pairs(clean: str | None, corrupt: str | None, pairs: Any) -> list[Pair]:
+    """The pairs an analysis gets: one `clean`/`corrupt` pair, or `pairs` (see `as_pairs`), never both."""
+    if pairs is None:
+        if clean is None or corrupt is None:
+            raise UserError("give --clean and --corrupt prompts, or --pairs FILE.jsonl")
+        return [Pair(clean, corrupt, where="the pair")]
+    if clean is not None or corrupt is not None:
+        raise UserError("give either --clean/--corrupt or --pairs, not both")
+    out = as_pairs(pairs)
+    if not out:
+        raise UserError("no pairs given")
+    return out
+
+
 def as_pairs(pairs: Any) -> list[Pair]:
     """`pairs` as the API takes it: a JSONL path, or a sequence of `Pair` or dicts (as in a JSONL line)."""
     if isinstance(pairs, (str, Path)):

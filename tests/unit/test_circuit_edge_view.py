@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.unit.test_report_browser import _browser
+from tests.browser import headless_browser as _browser
 
 PAIR = ("John lost his keys. Sarah said", "Mary lost his keys. Sarah said", " the", " cat")
 

@@ -5,10 +5,10 @@ none is installed): a click on another latent changes the detail shown, search f
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
+from tests.browser import headless_browser
 from tests.conftest import TOY_TEXT
 
 
@@ -81,21 +81,7 @@ def test_report_html_and_pdf(results, tmp_path):
 
 
 def _browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed")
-    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    driver = shutil.which("chromedriver")
-    if not binary or not driver:
-        pytest.skip("no headless browser: apt-get install -y chromium chromium-driver to run this test")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-              "--window-size=1200,900"):
-        opts.add_argument(a)
-    return webdriver.Chrome(service=Service(driver), options=opts)
+    return headless_browser()
 
 
 def test_click_and_search_in_headless_browser(results, tmp_path):
