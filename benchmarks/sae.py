@@ -90,7 +90,7 @@ def levers(a) -> list[dict]:
     train_text, val_text = split_text(a.model, None, "train"), split_text(a.model, None, "val")  # run splits
     arms = a.arms.split(",")
     rows = []
-    for s in range(a.seeds):
+    for s in range(a.first_seed, a.first_seed + a.seeds):
         order = arms[s % len(arms):] + arms[:s % len(arms)]
         for arm in order:
             over = {"lr": a.lr, **ARMS[arm]}
@@ -193,6 +193,7 @@ def main() -> None:
     ap.add_argument("part", choices=("quality", "streaming", "memory", "library", "levers"))
     ap.add_argument("--arms", default="base,auxk_t1k,resample50")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--model", required=True)
     ap.add_argument("--tokens", default=None)
     ap.add_argument("--eval-tokens", type=int, default=16384)
