@@ -144,7 +144,7 @@ def memory(a) -> dict:
     for t in [int(x) for x in str(a.tokens).split(",")]:
         code = (f"import sys, resource; sys.path.insert(0, {str(ROOT)!r}); import torch; torch.set_num_threads(1)\n"
                 f"from interp.sae.train import SAETrainConfig, train_sae\n"
-                f"train_sae({a.model!r}, SAETrainConfig(hook={HOOK!r}, tokens={t}), out_dir={a.workdir!r} + '/mem{t}')\n"
+                f"train_sae({a.model!r}, SAETrainConfig(hook={HOOK!r}, tokens={t}, optimizer={a.optimizer!r}), out_dir={a.workdir!r} + '/mem{t}')\n"
                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
         p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         out[str(t)] = int(p.stdout.strip().splitlines()[-1]) / 1024
@@ -171,7 +171,8 @@ def library(a) -> dict:
 
                     # the same windows: a Text whose tokenization reproduces them is not guaranteed, so the
                     # loop gets the windows' decoded text only for the token count; steps = tokens / batch
-                    cfg = SAETrainConfig(hook=HOOK, tokens=n_tok, batch_size=8, auxk_alpha=0.0, save_every=10**9)
+                    cfg = SAETrainConfig(hook=HOOK, tokens=n_tok, batch_size=8, auxk_alpha=0.0, save_every=10**9,
+                                         optimizer="signum", resample_every=0)  # the Trainer's optimizer
                     train_sae(bridge, cfg, text=Text((bridge.tokenizer.decode(wins[:, 1:].flatten()),), "bench"),
                               out_dir=Path(tmp) / "o")
                     ours.append(n_tok / (cpu() - c0))
@@ -194,6 +195,7 @@ def main() -> None:
     ap.add_argument("--arms", default="base,auxk_t1k,resample50")
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--optimizer", default="adam", help="memory: the training optimizer")
     ap.add_argument("--model", required=True)
     ap.add_argument("--tokens", default=None)
     ap.add_argument("--eval-tokens", type=int, default=16384)
