@@ -27,6 +27,10 @@ def sweep(
     retrain_best: Annotated[bool, typer.Option("--retrain-best", help="Retrain the best config into "
                                                                       "OUT/best-retrained.")] = False,
     epochs: Annotated[int | None, typer.Option("--epochs", help="With --retrain-best: its max epochs.")] = None,
+    nproc_per_node: Annotated[int | None, typer.Option("--nproc-per-node", help="Train each trial with DDP: a "
+                                                       "torchrun job of K processes (gloo on cpu, nccl on cuda) "
+                                                       "splitting the [train] batch_size (a multiple of K); "
+                                                       "default: trials train in this process.")] = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -34,12 +38,13 @@ def sweep(
     """Search training hyperparameters: GridSampler for a grid, TPE otherwise, MedianPruner on val loss.
 
     Resumable (a killed sweep continues without re-running finished trials); start it on several
-    machines with one --storage URL to share the study. Each trial is a run dir OUT/trials/trial-NNNN."""
+    machines with one --storage URL to share the study. Each trial is a run dir OUT/trials/trial-NNNN;
+    with --nproc-per-node K a torchrun job whose val losses the sweep tails for pruning."""
     from interp.sweep import SweepConfig, load_space, run_sweep
 
     spec = load_space(space)
     cfg = SweepConfig(trials=trials, storage=storage, seed=seed, device=device, retrain_best=retrain_best,
-                      epochs=epochs)
+                      epochs=epochs, nproc_per_node=nproc_per_node)
     out_dir = out if out is not None else Path("sweeps") / spec.name
     result = run_sweep(spec, out_dir, cfg, progress=not as_json)
     b = result.best

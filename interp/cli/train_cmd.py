@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -95,4 +96,5 @@ def train(
                f"{result.timing.get('tokens_per_s', 0):,.0f} tok/s); best val loss {best_loss}"
                f"{' (early stop)' if result.stopped_early else ''}\n"
                f"checkpoints: {', '.join(f'{out}/{c}' for c in result.checkpoints)}\nbest: {best}")
-    emit(result, None, as_json, summary)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun every rank trains; rank 0 alone reports
+        emit(result, None, as_json, summary)

@@ -27,6 +27,7 @@ class SweepResult(FrozenResult):
     importance_note: str = ""
     compute: dict[str, Any] = field(default_factory=dict)  # steps run vs the full grid (pruning's saving)
     retrained: dict[str, Any] | None = None  # --retrain-best
+    nproc_per_node: int | None = None  # None: trials trained in the sweep process; K: torchrun jobs of K processes
 
 
 def _trial_row(t) -> dict[str, Any]:
@@ -61,6 +62,16 @@ def _safe_url(url: str | None) -> str:
     return (head.split("://")[0] + "://***@" + tail) if sep else url
 
 
+def trial_config(run_dir: Path) -> dict[str, Any]:
+    """A trial's TrainConfig dict from its run.json, as one process would train it: a torchrun trial's
+    `batch_size` there is per process, so it is multiplied back by the world size."""
+    meta = json.loads((run_dir / "run.json").read_text())
+    config = dict(meta["config"])
+    if "distributed" in meta:
+        config["batch_size"] = meta["distributed"]["global_batch_size"]
+    return config
+
+
 def collect(study, spec, cfg, out: Path, retrained: dict[str, Any] | None) -> SweepResult:
     rows = [_trial_row(t) for t in study.get_trials(deepcopy=False) if t.user_attrs.get("run_dir") is not None]
     finished = [r for r in rows if r["state"] in ("COMPLETE", "PRUNED")]
@@ -68,8 +79,7 @@ def collect(study, spec, cfg, out: Path, retrained: dict[str, Any] | None) -> Sw
     done = [r for r in rows if r["state"] == "COMPLETE" and r["value"] is not None]
     if done:
         b = min(done, key=lambda r: (r["value"], r["number"]))
-        cfg_path = out / b["run_dir"] / "run.json"
-        config = json.loads(cfg_path.read_text())["config"] if cfg_path.exists() else None
+        config = trial_config(out / b["run_dir"]) if (out / b["run_dir"] / "run.json").exists() else None
         best = {"number": b["number"], "params": b["params"], "value": b["value"], "run_dir": b["run_dir"],
                 "config": config}
     imp, note = _importance(study, cfg.seed)
@@ -83,4 +93,5 @@ def collect(study, spec, cfg, out: Path, retrained: dict[str, Any] | None) -> Sw
         pruner={"type": "MedianPruner", "n_startup_trials": spec.prune_startup_trials,
                 "n_warmup_steps": spec.prune_warmup_steps},
         storage=_safe_url(cfg.storage), seed=cfg.seed, n_trials_requested=cfg.trials, trials=tuple(rows),
-        best=best, importance=imp, importance_note=note, compute=compute, retrained=retrained)
+        best=best, importance=imp, importance_note=note, compute=compute, retrained=retrained,
+        nproc_per_node=cfg.nproc_per_node)

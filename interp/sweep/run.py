@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from interp.errors import UserError
-from interp.sweep.result import SweepResult, collect
+from interp.sweep.result import SweepResult, collect, trial_config
 from interp.sweep.space import SweepSpec
+from interp.sweep.torchrun import per_rank_batch, run_trial
 
 HEARTBEAT_S, GRACE_S = 2, 10
 
@@ -36,10 +37,17 @@ class SweepConfig:
     device: str = "cpu"
     retrain_best: bool = False
     epochs: int | None = None  # --retrain-best: max epochs of the retrain
+    nproc_per_node: int | None = None  # None: trials train in this process; K: each a torchrun job of K processes
 
     def __post_init__(self) -> None:
         if not isinstance(self.trials, int) or isinstance(self.trials, bool) or self.trials <= 0:
             raise UserError(f"--trials must be a positive integer, got {self.trials!r}")
+        k = self.nproc_per_node
+        if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
+            raise UserError(f"--nproc-per-node must be an integer >= 1, got {k!r}")
+        if k is not None and not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise UserError(f"--nproc-per-node trains with torch.distributed (gloo on cpu, nccl on cuda); "
+                            f"device {self.device!r} is neither")
         if self.epochs is not None and self.epochs <= 0:
             raise UserError(f"--epochs must be a positive integer, got {self.epochs}")
         if self.epochs is not None and not self.retrain_best:
@@ -156,12 +164,39 @@ def _objective(spec: SweepSpec, cfg: SweepConfig, out: Path, progress: bool):
                 _say(progress, f"trial {trial.number}: pruned at step {rec['step']} (val {rec['val_loss']:.4f})")
                 raise optuna.TrialPruned(f"pruned at step {rec['step']}")
 
-        res = train(tc, run_dir, force=True, progress=False, _hooks=Hooks(on_eval=on_eval))
-        trial.set_user_attr("steps_run", res.steps)
-        _say(progress, f"trial {trial.number}: best val {res.best_val_loss:.4f} after {res.steps} steps")
-        return float(res.best_val_loss) if res.best_val_loss is not None else math.inf
+        try:
+            if cfg.nproc_per_node is None:
+                res = train(tc, run_dir, force=True, progress=False, _hooks=Hooks(on_eval=on_eval)).to_dict()
+            else:
+                flags = {**spec.base, **params, "seed": cfg.seed, "device": cfg.device,
+                         "batch_size": per_rank_batch(tc.batch_size, cfg.nproc_per_node)}
+                res = run_trial(flags, run_dir, cfg.nproc_per_node, out / "logs" / f"{run_dir.name}.log", on_eval)
+        except optuna.TrialPruned:
+            _mark_pruned(trial, run_dir)
+            raise
+        except UserError as e:  # diverged, a batch_size range value not divisible by K, a failed torchrun job
+            trial.set_user_attr("error", str(e))
+            raise
+        trial.set_user_attr("steps_run", res["steps"])
+        best = res["best_val_loss"]
+        _say(progress, f"trial {trial.number}: best val {best:.4f} after {res['steps']} steps")
+        return float(best) if best is not None else math.inf
 
     return objective
+
+
+def _mark_pruned(trial, run_dir: Path) -> None:
+    """RUN_DIR/pruned.json: the eval that pruned the trial (and, for a torchrun trial, the last step it logged
+    before it was stopped)."""
+    from interp.results import write_json
+    from interp.sweep.torchrun import last_logged_step
+
+    if run_dir.is_dir():
+        step = trial.user_attrs.get("steps_run")
+        write_json(run_dir / "pruned.json", {
+            "pruned": True, "trial": trial.number, "at_step": step,
+            "val_loss": trial.study._storage.get_trial(trial._trial_id).intermediate_values.get(step),
+            "last_logged_step": last_logged_step(run_dir)})
 
 
 def _counts(study) -> dict[str, int]:
@@ -212,7 +247,9 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, cfg: SweepConfig, progress: 
         raise UserError(f"sweep dir {out} is a file; give a directory path")
     first = spec.grid(cfg.seed)[0] if spec.is_grid else {n: p["values"][0] if "values" in p else p["low"]
                                                   for n, p in spec.space.items()}
-    TrainConfig.from_flags(**{**spec.base, **first, "seed": cfg.seed, "device": cfg.device})  # bad [train] → exit 2
+    tc = TrainConfig.from_flags(**{**spec.base, **first, "seed": cfg.seed, "device": cfg.device})  # bad [train]: exit 2
+    if cfg.nproc_per_node is not None:
+        _check_nproc(spec, cfg, tc.batch_size)
     from interp.data import load_corpus
 
     load_corpus(spec.base.get("corpus"))  # a missing/binary corpus fails before any file is written
@@ -226,16 +263,30 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, cfg: SweepConfig, progress: 
         storage = open_storage(f"sqlite:///{(out / 'study.db').resolve()}")
     study = _study(storage, spec, cfg)
     _work(study, spec, cfg, out, progress)
-    retrained = _retrain(study, cfg, out, progress) if cfg.retrain_best else None
+    retrained = _retrain(study, spec, cfg, out, progress) if cfg.retrain_best else None
     result = collect(study, spec, cfg, out, retrained)
     result.save(out)
     return result
 
 
-def _retrain(study, cfg: SweepConfig, out: Path, progress: bool) -> dict[str, Any] | None:
+def _check_nproc(spec: SweepSpec, cfg: SweepConfig, batch_size: int) -> None:
+    """--nproc-per-node K: the (global) batch of every listed point splits into K equal parts; K GPUs exist."""
+    k = cfg.nproc_per_node
+    assert k is not None
+    if cfg.device.startswith("cuda"):
+        import torch
+
+        if k > torch.cuda.device_count():
+            raise UserError(f"--nproc-per-node {k} needs {k} CUDA devices; this machine has "
+                            f"{torch.cuda.device_count()}")
+    sizes = spec.space["batch_size"].get("values", []) if "batch_size" in spec.space else [batch_size]
+    for b in sizes:  # a batch_size range is checked per trial (a non-multiple fails that trial)
+        per_rank_batch(b, k, " in [space]" if "batch_size" in spec.space else "")
+
+
+def _retrain(study, spec: SweepSpec, cfg: SweepConfig, out: Path, progress: bool) -> dict[str, Any] | None:
     """Train the best trial's config again for --epochs (no step cap) into OUT/best-retrained."""
     import dataclasses
-    import json
 
     from interp.train import TrainConfig, train
 
@@ -244,9 +295,21 @@ def _retrain(study, cfg: SweepConfig, out: Path, progress: bool) -> dict[str, An
     except ValueError:
         return None
     run = out / best.user_attrs["run_dir"]
-    tc = TrainConfig.from_dict(json.loads((run / "run.json").read_text())["config"])
+    tc = TrainConfig.from_dict(trial_config(run))
     tc = dataclasses.replace(tc, max_epochs=cfg.epochs or tc.max_epochs, max_steps=None)
-    _say(progress, f"retraining trial {best.number} for {tc.max_epochs} epochs → {out / 'best-retrained'}")
-    res = train(tc, out / "best-retrained", force=True, progress=progress)
-    return {"trial": best.number, "run_dir": "best-retrained", "epochs": tc.max_epochs, "steps": res.steps,
-            "best_val_loss": res.best_val_loss, "final_val_loss": res.final_val_loss}
+    dest = out / "best-retrained"
+    k = cfg.nproc_per_node
+    flags = {**spec.base, **best.params, "seed": cfg.seed,
+             "device": cfg.device, "epochs": tc.max_epochs, "max_steps": None}
+    same = k is not None and dataclasses.replace(TrainConfig.from_flags(**flags), device=tc.device) == tc
+    _say(progress, f"retraining trial {best.number} for {tc.max_epochs} epochs → {dest}"
+         + (f" (torchrun, {k} processes)" if same else ""))
+    if same:  # the flags rebuild exactly this config: a torchrun job like the trials
+        assert k is not None
+        res = run_trial({**flags, "batch_size": per_rank_batch(tc.batch_size, k)}, dest, k,
+                        out / "logs" / "best-retrained.log")
+    else:
+        res = train(tc, dest, force=True, progress=progress).to_dict()
+    return {"trial": best.number, "run_dir": "best-retrained", "epochs": tc.max_epochs, "steps": res["steps"],
+            "best_val_loss": res["best_val_loss"], "final_val_loss": res["final_val_loss"]}
+

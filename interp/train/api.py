@@ -142,6 +142,9 @@ def train_config(cfg: TrainConfig, run_dir: str | Path, *, force: bool = False, 
                 meta["tokenizer"]["trained_on"] = f"parent {cfg.init_from} (kept)"
             if trainer.frozen:
                 meta["frozen_parameters"] = list(trainer.frozen)
+            if dist_.world > 1:  # config.batch_size is per process; the optimizer saw world × that per micro-step
+                meta["distributed"] = {"world_size": dist_.world, "backend": "nccl" if cfg.device.startswith("cuda")
+                                       else "gloo", "global_batch_size": cfg.batch_size * dist_.world}
             write_json(run_dir / "run.json", meta)
         barrier(dist_)
         return _finish(trainer, progress, _hooks)

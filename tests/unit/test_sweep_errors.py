@@ -22,6 +22,16 @@ CASES = [
      "cannot open the sweep storage"),
     ("zero trials", TRAIN + "[space]\nlr = [0.1]\n", ["--trials", "0"], "--trials"),
     ("epochs without retrain", TRAIN + "[space]\nlr = [0.1]\n", ["--epochs", "2"], "--retrain-best"),
+    ("nproc zero", TRAIN + "[space]\nlr = [0.1]\n", ["--nproc-per-node", "0"], "--nproc-per-node must be an integer >= 1"),
+    ("nproc negative", TRAIN + "[space]\nlr = [0.1]\n", ["--nproc-per-node", "-2"], "--nproc-per-node must be"),
+    ("nproc not an integer", TRAIN + "[space]\nlr = [0.1]\n", ["--nproc-per-node", "two"], "--nproc-per-node"),
+    ("nproc not an integer float", TRAIN + "[space]\nlr = [0.1]\n", ["--nproc-per-node", "1.5"], "--nproc-per-node"),
+    ("batch not divisible by nproc", TRAIN + "batch_size = 3\n[space]\nlr = [0.1]\n", ["--nproc-per-node", "2"],
+     "batch_size 3 is not divisible by --nproc-per-node 2"),
+    ("searched batch not divisible", TRAIN + "[space]\nbatch_size = [4, 6]\n", ["--nproc-per-node", "4"],
+     "batch_size 6 in [space] is not divisible"),
+    ("nproc on cuda without gpus", TRAIN + "[space]\nlr = [0.1]\n", ["--nproc-per-node", "2", "--device", "cuda"],
+     "cuda"),
     ("missing corpus", '[train]\ncorpus = "nope"\n[space]\nlr = [0.1]\n', [], "does not exist"),
 ]
 
