@@ -204,7 +204,7 @@ def plot(res: dict[str, Any], path: Path) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("tokens")
     ax.set_ylabel("best head score")
-    ax.set_title("solid: induction (layer 1), dotted: previous-token (layer 0, on the prompt)", fontsize=9)
+    ax.set_title("solid: induction (layer 1); dotted: previous-token (layer 0, prompt)", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
