@@ -8,7 +8,9 @@ not touch the data order or the RNG, so the weights are those `interp train` pro
 - induction score of every head on `--probe-batch` sequences BOS + S training words + the same S words
   (S = min(32, (n_ctx - 1) // 2), words drawn without replacement from the word tokenizer's vocabulary:
   tokens the model has seen), the mean of A[i, i - S + 1] over the second half (interp.attention.scores);
-- previous-token score of every head on val windows (real corpus text), the mean of A[q, q - 1];
+- previous-token score of every head on val windows (real corpus text), the mean of A[q, q - 1], and on
+  `--prompt` (BOS + the prompt, the text and tokenization `interp head-formation --prompt` scores; this is the
+  score the preset's threshold is judged on);
 - in-context-learning score (Olsson et al. 2022): mean val loss at the last quarter of context positions
   minus at positions 1..n_ctx/8 (negative = later tokens are predicted better thanks to the context).
 
@@ -45,6 +47,7 @@ from interp.attention.formation import emergence_index  # noqa: E402
 
 THR_IND, THR_PREV = 0.4, 0.5
 RELATION = "N ≈ 10^5.7 · sqrt(batch · context)"
+PROMPT = "o my good lord the king is come to you and i will go with him now to see the queen"
 
 
 def relation_tokens(bc: int) -> float:
@@ -57,7 +60,8 @@ def cpu_s() -> float:
 
 
 @torch.no_grad()
-def probe(model, ind_ids: torch.Tensor, S: int, val_windows: torch.Tensor) -> dict[str, Any]:
+def probe(model, ind_ids: torch.Tensor, S: int, val_windows: torch.Tensor,
+          prompt_ids: torch.Tensor) -> dict[str, Any]:
     """Scores of the model now (eager attention for the patterns; switched back after)."""
     model.eval()
     model.set_attn_implementation("eager")
@@ -65,25 +69,30 @@ def probe(model, ind_ids: torch.Tensor, S: int, val_windows: torch.Tensor) -> di
     ind = torch.stack([scores.induction_score(a, S, offset=1).mean(0) for a in att])  # (L, H)
     out = model(val_windows[:, :-1], output_attentions=True, use_cache=False)
     prev = torch.stack([scores.prev_token_score(a).mean(0) for a in out.attentions])  # (L, H)
+    att_p = model(prompt_ids, output_attentions=True, use_cache=False).attentions  # n_layers × (1, H, T, T)
+    prev_p = torch.stack([scores.prev_token_score(a).mean(0) for a in att_p])  # (L, H)
     loss = F.cross_entropy(out.logits.transpose(1, 2), val_windows[:, 1:], reduction="none").mean(0)  # (T,)
     T = loss.shape[0]
     icl = float(loss[3 * T // 4:].mean() - loss[1:max(2, T // 8)].mean())
     model.set_attn_implementation("sdpa")
     model.train()
-    return {"induction": ind.tolist(), "prev_token": prev.tolist(), "icl": icl, "val_loss": float(loss.mean())}
+    return {"induction": ind.tolist(), "prev_token": prev.tolist(), "prev_token_prompt": prev_p.tolist(), "icl": icl,
+            "val_loss": float(loss.mean())}
 
 
 def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
     from interp.presets import get_preset, preset_train_options
+    from interp.tokens import encode_prompt
     from interp.train import TrainConfig, Trainer, prepare_data
     from interp.train.dist import Dist
 
     opts = preset_train_options("induction")
-    model_cfg = get_preset("induction", n_ctx=n_ctx, d_model=args.d_model, n_heads=args.n_heads)
+    model_cfg = get_preset("induction", n_ctx=n_ctx, d_model=args.d_model, n_heads=args.n_heads, d_mlp=args.d_mlp)
     max_steps = max(1, args.max_tokens // (batch * n_ctx))
     cfg = TrainConfig(model=model_cfg, preset="induction", corpus=args.corpus or opts["corpus"], tokenizer=opts["tokenizer"],
-                      batch_size=batch, lr=args.lr or opts["lr"], warmup_steps=opts["warmup_steps"],
-                      weight_decay=opts["weight_decay"] if args.wd is None else args.wd, min_lr_ratio=opts["min_lr_ratio"],
+                      batch_size=batch, lr=args.lr or opts["lr"],
+                      warmup_steps=opts["warmup_steps"] if args.warmup is None else args.warmup,
+                      weight_decay=opts["weight_decay"] if args.wd is None else args.wd, min_lr_ratio=opts["min_lr_ratio"] if args.min_lr_ratio is None else args.min_lr_ratio,
                       max_epochs=1000, max_steps=max_steps, seed=args.seed)
     tok, _, ids = prepare_data(cfg)
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +100,7 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
         S = min(32, (n_ctx - 1) // 2)
         cand = scores.candidate_token_ids(tok, len(tok))
         ind_ids = scores.induction_tokens(cand, S, args.probe_batch, args.seed, tok.bos_token_id)
+        prompt_ids = torch.tensor([list(encode_prompt(tok, args.prompt, n_ctx=n_ctx).ids)])  # (1, T) BOS + prompt
         val = torch.from_numpy(ids["val"].astype("int64"))
         nv = min(args.probe_batch * 4, (len(val) - 1) // (n_ctx + 1))
         val_windows = val[: nv * (n_ctx + 1)].reshape(nv, n_ctx + 1)
@@ -100,14 +110,15 @@ def run_one(batch: int, n_ctx: int, args: argparse.Namespace) -> dict[str, Any]:
             rec = tr.train_step()
             s = tr.state["step"]
             if s % every == 0 or s == tr.total_steps:
-                p = probe(tr.model, ind_ids, S, val_windows)
+                p = probe(tr.model, ind_ids, S, val_windows, prompt_ids)
                 rows.append({"step": s, "tokens": tr.state["tokens_seen"], "train_loss": rec["train_loss"],
                              "best_induction_L1": max(p["induction"][1]), "best_prev_token_L0": max(p["prev_token"][0]),
+                             "best_prev_token_L0_prompt": max(p["prev_token_prompt"][0]),
                              **p, "wall_s": time.perf_counter() - t0, "cpu_s": cpu_s() - c0})
                 r = rows[-1]
                 print(f"  B={batch} T={n_ctx} step {s} tok {r['tokens']:,} loss {r['train_loss']:.3f} "
                       f"val {r['val_loss']:.3f} ind {r['best_induction_L1']:.2f} prev {r['best_prev_token_L0']:.2f} "
-                      f"icl {r['icl']:+.2f} cpu {r['cpu_s']:.0f}s L0 prev {[round(v, 2) for v in p['prev_token'][0]]} "
+                      f"prompt prev {r['best_prev_token_L0_prompt']:.2f} icl {r['icl']:+.2f} cpu {r['cpu_s']:.0f}s L0 prev {[round(v, 2) for v in p['prev_token'][0]]} "
                       f"L1 ind {[round(v, 2) for v in p['induction'][1]]}", file=sys.stderr, flush=True)
                 i = emergence_index([x["best_induction_L1"] for x in rows], THR_IND)
                 if i is not None and len(rows) - i >= args.stay_probes and tr.state["tokens_seen"] >= args.min_tokens:
@@ -125,6 +136,8 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     rows, batch, n_ctx = run["probes"], run["batch"], run["n_ctx"]
     i = emergence_index([x["best_induction_L1"] for x in rows], THR_IND)
     j = emergence_index([x["best_prev_token_L0"] for x in rows], THR_PREV)
+    jp = (emergence_index([x["best_prev_token_L0_prompt"] for x in rows], THR_PREV)
+          if rows and "best_prev_token_L0_prompt" in rows[0] else None)
     return {**run, "batch_x_context": batch * n_ctx, "relation_tokens": relation_tokens(batch * n_ctx),
             "formed": i is not None, "formation_tokens": rows[i]["tokens"] if i is not None else None,
             "formation_step": rows[i]["step"] if i is not None else None,
@@ -132,7 +145,10 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
             "formation_wall_s": rows[i]["wall_s"] if i is not None else None,
             "onset_tokens": _onset(rows, i),
             "prev_token_formed": j is not None, "prev_token_formation_tokens": rows[j]["tokens"] if j is not None else None,
-            "final": {k: rows[-1][k] for k in ("best_induction_L1", "best_prev_token_L0", "icl", "val_loss")},
+            "prev_token_prompt_formed": jp is not None,
+            "prev_token_prompt_formation_tokens": rows[jp]["tokens"] if jp is not None else None,
+            "final": {k: rows[-1][k] for k in ("best_induction_L1", "best_prev_token_L0", "best_prev_token_L0_prompt",
+                                               "icl", "val_loss") if k in rows[-1]},
             "tokens_trained": rows[-1]["tokens"], "cpu_s": rows[-1]["cpu_s"], "wall_s": rows[-1]["wall_s"]}
 
 
@@ -178,7 +194,8 @@ def plot(res: dict[str, Any], path: Path) -> None:
     for r in runs:
         xs = [p["tokens"] for p in r["probes"]]
         (ln,) = ax.plot(xs, [p["best_induction_L1"] for p in r["probes"]], label=f"{r['batch']}×{r['n_ctx']} induction L1")
-        ax.plot(xs, [p["best_prev_token_L0"] for p in r["probes"]], ls=":", color=ln.get_color())
+        ax.plot(xs, [p.get("best_prev_token_L0_prompt", p["best_prev_token_L0"]) for p in r["probes"]], ls=":",
+                color=ln.get_color())
     ax.axhline(THR_IND, color="k", lw=0.8, ls="--")
     ax.axhline(THR_PREV, color="0.5", lw=0.8, ls="--")
     ax.set_xscale("log")
@@ -187,7 +204,7 @@ def plot(res: dict[str, Any], path: Path) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("tokens")
     ax.set_ylabel("best head score")
-    ax.set_title("solid: induction (layer 1), dotted: previous-token (layer 0)", fontsize=9)
+    ax.set_title("solid: induction (layer 1); dotted: previous-token (layer 0, prompt)", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
@@ -209,6 +226,10 @@ def main() -> None:
     ap.add_argument("--merge", nargs="*", default=[], help="results JSON files of earlier runs to include")
     ap.add_argument("--save-model", default=None, help="save each run's final model to SAVE_MODEL-BxT/")
     ap.add_argument("--wd", type=float, default=None)
+    ap.add_argument("--d-mlp", type=int, default=None)
+    ap.add_argument("--warmup", type=int, default=None, help="warmup steps (preset: 100)")
+    ap.add_argument("--min-lr-ratio", type=float, default=None, help="cosine floor (preset: 0.1)")
+    ap.add_argument("--prompt", default=PROMPT, help="text of the previous-token score judged on (docs/induction.md)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "induction_formation.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -234,7 +255,8 @@ def main() -> None:
     for r in runs:
         print(f"{r['batch']}x{r['n_ctx']}: formed={r['formed']} at {r['formation_tokens']} tokens (onset "
               f"{r['onset_tokens']}; relation {r['relation_tokens']:.3g}); cpu {r['formation_cpu_s']} s; "
-              f"prev-token formed={r['prev_token_formed']}; final {r['final']}; trained {r['tokens_trained']:,}")
+              f"prev-token formed={r['prev_token_formed']} (prompt: {r.get('prev_token_prompt_formed')} at "
+              f"{r.get('prev_token_prompt_formation_tokens')}); final {r['final']}; trained {r['tokens_trained']:,}")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ def test_induction_preset_smoke_train_and_head_formation(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     meta = json.loads((tmp_path / "run" / "run.json").read_text())
     cfg = meta["config"]
-    assert (cfg["corpus"], cfg["tokenizer"], cfg["save_at"]) == ("induction", "word", "log:4,6000-14000:500")
+    assert (cfg["corpus"], cfg["tokenizer"], cfg["save_at"]) == ("induction-text", "word", "log:4,4000-10000:500")
     assert (cfg["batch_size"], cfg["max_steps"], cfg["model"]["d_model"]) == (4, 6, 16)  # flags beat the preset
-    assert cfg["patience"] == 1000 and cfg["lr"] == 2e-3  # the preset's (plain default patience: 2)
+    assert cfg["patience"] == 1000 and cfg["lr"] == 4e-3 and cfg["model"]["n_heads"] == 4  # the preset's (plain default patience: 2)
     names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
     assert {"step-000001", "step-000002", "step-000003", "step-000004", "step-000005", "epoch-001"} <= set(names)
     assert meta["tokenizer"]["kind"] == "word" and meta["tokenizer"]["vocab_size"] == 200 + 1 + 2  # words + . + specials

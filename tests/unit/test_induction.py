@@ -93,7 +93,7 @@ def test_word_tokenizer_one_token_per_word():
 
 def test_preset_and_its_training_defaults_are_valid():
     m = get_preset("induction")
-    assert (m.n_layers, m.n_heads, m.n_ctx) == (2, 2, 32)
+    assert (m.n_layers, m.n_heads, m.n_ctx) == (2, 4, 32)
     opts = preset_train_options("induction")
     cfg = TrainConfig(model=m, preset="induction", corpus=opts["corpus"], tokenizer=opts["tokenizer"],
                       batch_size=opts["batch_size"], lr=opts["lr"], warmup_steps=opts["warmup_steps"],
