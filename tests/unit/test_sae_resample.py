@@ -123,7 +123,7 @@ def test_resample_resets_adam_moments():
 
 def test_training_revives_killed_latents(tiny_gpt2_dir, toy_text, tmp_path):
     """Warm-start from an SAE whose even latents were killed (bias −1e4): with resampling they fire on
-    held-out-free training windows again; without it (AuxK off) none does."""
+    the training windows again; without it (AuxK off) none does."""
     from safetensors.torch import load_file, save_file
 
     from interp import hooked
