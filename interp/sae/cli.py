@@ -234,20 +234,29 @@ def formation_cmd(
     k: Annotated[int, typer.Option("--k")] = 32,
     tokens: Annotated[int, typer.Option("--tokens", help="Training tokens per checkpoint.")] = 200_000,
     threshold: Annotated[float, typer.Option("--threshold", help="Match cosine for a stable feature.")] = 0.7,
+    independent: Annotated[bool, typer.Option("--independent", help="Train every checkpoint's SAE from scratch "
+                                              "(same seed) instead of warm-starting from the previous one: the "
+                                              "checkpoints then shard over torchrun ranks.")] = False,
     corpus: CorpusOpt = None,
     out: OutOpt = Path("sae-formation"),
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """An SAE per checkpoint (warm-started from the previous), latents matched by decoder cosine (optimal
-    assignment); birth = first checkpoint from which a match with cosine >= threshold persists to the end."""
+    """An SAE per checkpoint (warm-started from the previous, or with --independent from scratch, sharded over
+    torchrun ranks), latents matched by decoder cosine (optimal assignment); birth = first checkpoint from which
+    a match with cosine >= threshold persists to the end."""
     from interp.sae.formation import FormationConfig, formation
     from interp.seeding import set_seed
 
     set_seed(seed)
-    cfg = FormationConfig(hook=hook, expansion=expansion, k=k, tokens=tokens, threshold=threshold, seed=seed)
+    from interp.attention import is_main_process
+
+    cfg = FormationConfig(hook=hook, expansion=expansion, k=k, tokens=tokens, threshold=threshold, seed=seed,
+                          warm_start=not independent)
     res = formation(series, cfg, out_dir=out / "saes", corpus=corpus, device=device, progress=not as_json)
+    if not is_main_process():
+        return  # rank 0 writes the result (torchrun)
     d = res.to_dict()
     res.save(out)
     born = ", ".join(f"{c['label']} {n}" for c, n in zip(res.checkpoints, res.born_per_checkpoint, strict=True))

@@ -1,5 +1,8 @@
 """`sae_formation`: when do features form during training? One SAE per checkpoint of a series, each
-warm-started from the previous checkpoint's SAE; latents matched between neighbouring checkpoints by decoder
+warm-started from the previous checkpoint's SAE (default; or, with `warm_start=False`, each trained from scratch
+with the same seed — the checkpoints are then independent and shard over torchrun ranks like head-formation:
+`torchrun --nproc_per_node=N -m interp.cli sae formation RUN --independent`, byte-identical results);
+latents matched between neighbouring checkpoints by decoder
 cosine with an optimal one-to-one assignment (scipy.optimize.linear_sum_assignment, maximising total
 cosine). A final latent's lineage is followed back through the matches; its BIRTH is the first checkpoint from
 which every match along the lineage has cosine ≥ threshold (0.7) up to the final checkpoint.
@@ -33,6 +36,7 @@ class FormationConfig:
     threshold: float = 0.7
     n_show: int = 4  # earliest- and latest-born features shown with contexts
     seed: int = 0
+    warm_start: bool = True  # False: every checkpoint's SAE from scratch (shards over torchrun ranks)
 
     def __post_init__(self) -> None:
         from interp.sae.train import SAETrainConfig
@@ -110,15 +114,40 @@ def formation(series: Any, config: FormationConfig, *, out_dir: str | Path, corp
     out = Path(out_dir)
     cfg = SAETrainConfig(hook=config.hook, expansion=config.expansion, k=config.k, tokens=config.tokens,
                          context=config.context, batch_size=config.batch_size, seed=config.seed)
-    rows, decoders, prev, last = [], [], None, None
-    for c, bridge in s.iter_models(device=device):
-        text = split_text(c.ref, corpus, "train")
-        r = train_sae(bridge, cfg, text=text, out_dir=out / c.label, init=prev, progress=progress, device=device)
-        coder, _ = load_coder(r.sae)
-        decoders.append(coder.W_dec.detach().clone())
-        rows.append({"label": c.label, "step": c.step, "tokens_seen": c.tokens_seen, "epoch": c.epoch,
-                     "train_fvu": r.final_fvu, "sae": r.sae})
-        prev, last = r.sae, (c, bridge)
+    from interp.attention.evolution import _gather, _world
+
+    rank, world = _world()
+    if world > 1 and config.warm_start:
+        raise UserError("warm-started SAEs chain the checkpoints (each starts from the previous one's), so they "
+                        "cannot be split over torchrun ranks; pass --independent to train each from scratch")
+    idx = s.shard(rank, world) if world > 1 else list(range(len(s)))
+    part: dict[int, dict] | str = {}
+    prev, last_bridge = None, None
+    try:
+        for i, (c, bridge) in zip(idx, s.iter_models(device=device, indices=idx), strict=True):
+            text = split_text(c.ref, corpus, "train")
+            r = train_sae(bridge, cfg, text=text, out_dir=out / c.label, init=prev if config.warm_start else None,
+                          progress=progress, device=device)
+            part[i] = {"label": c.label, "step": c.step, "tokens_seen": c.tokens_seen,  # type: ignore[index]
+                       "epoch": c.epoch, "train_fvu": r.final_fvu, "sae": r.sae}
+            prev = r.sae
+            if i == len(s) - 1:
+                last_bridge = bridge  # kept for the final browse
+    except UserError as e:
+        if world == 1:
+            raise
+        part = str(e)
+    merged: dict[int, dict] = {}
+    for p in _gather(part, world):  # type: ignore[arg-type]
+        if isinstance(p, str):
+            raise UserError(p)
+        merged.update(p)
+    rows = [merged[i] for i in range(len(s))]
+    decoders = [load_coder(r["sae"])[0].W_dec.detach().clone() for r in rows]  # the SAE dirs every rank wrote
+    prev = rows[-1]["sae"]
+    if last_bridge is None:  # another rank trained the last checkpoint
+        last_bridge = next(iter(s.iter_models(device=device, indices=[len(s) - 1])))[1]
+    last = (s.checkpoints[-1], last_bridge)
     birth, cosines = births(decoders, config.threshold)
     order = np.argsort(birth, kind="stable")
     earliest = [int(i) for i in order[:config.n_show]]
