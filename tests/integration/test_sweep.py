@@ -16,7 +16,9 @@ from tests.cli_helpers import INTERP, run_cli
 WORDS = "the king said that he would go to the sea and the queen said no one will follow".split()
 
 
-def _space(tmp_path, lrs=(3e-3, 1e-2), max_steps=12, startup=4) -> str:
+def _space(tmp_path, lrs=(3e-3, 1e-2), max_steps=12, startup=4, *, eval_every: int = 3, name: str = "grid",
+           train_extra: str = "", space_extra: str = "n_layers = [1, 2]") -> str:
+    """A search-space file over a tiny char-level corpus (also used by test_sweep_torchrun.py)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
     rng = random.Random(0)
@@ -24,7 +26,7 @@ def _space(tmp_path, lrs=(3e-3, 1e-2), max_steps=12, startup=4) -> str:
         (corpus / f"d{i}.txt").write_text(" ".join(rng.choice(WORDS) for _ in range(400)))
     (tmp_path / "space.toml").write_text(f"""
 [sweep]
-name = "grid"
+name = "{name}"
 order = "given"
 prune_startup_trials = {startup}
 [train]
@@ -36,14 +38,15 @@ d_model = 32
 n_heads = 2
 batch_size = 4
 max_steps = {max_steps}
-eval_every = 3
+eval_every = {eval_every}
 warmup_steps = 1
 eval_tokens = 128
 val_frac = 0.2
 test_frac = 0.2
+{train_extra}
 [space]
 lr = [{", ".join(map(str, lrs))}]
-n_layers = [1, 2]
+{space_extra}
 """)
     return str(tmp_path / "space.toml")
 

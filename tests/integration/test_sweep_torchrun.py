@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import time
@@ -15,41 +14,12 @@ import pytest
 import torch
 
 from tests.cli_helpers import INTERP, run_cli
-
-WORDS = "the king said that he would go to the sea and the queen said no one will follow".split()
+from tests.integration.test_sweep import _space as sweep_space
 
 
 def _space(tmp_path: Path, lrs: tuple[float, ...], max_steps: int, eval_every: int, startup: int) -> str:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir(exist_ok=True)
-    rng = random.Random(0)
-    for i in range(6):
-        (corpus / f"d{i}.txt").write_text(" ".join(rng.choice(WORDS) for _ in range(400)))
-    (tmp_path / "space.toml").write_text(f"""
-[sweep]
-name = "ddp"
-order = "given"
-prune_startup_trials = {startup}
-[train]
-preset = "tiny"
-corpus = "{corpus}"
-tokenizer = "char"
-n_ctx = 16
-d_model = 32
-n_heads = 2
-n_layers = 1
-batch_size = 4
-max_steps = {max_steps}
-eval_every = {eval_every}
-warmup_steps = 1
-patience = 1000
-eval_tokens = 128
-val_frac = 0.2
-test_frac = 0.2
-[space]
-lr = [{", ".join(map(str, lrs))}]
-""")
-    return str(tmp_path / "space.toml")
+    return sweep_space(tmp_path, lrs, max_steps, startup, eval_every=eval_every, name="ddp",
+                       train_extra="n_layers = 1\npatience = 1000", space_extra="")
 
 
 def _procs_mentioning(text: str) -> list[tuple[int, str]]:
