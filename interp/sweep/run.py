@@ -213,6 +213,34 @@ def _counts(study) -> dict[str, int]:
     return c
 
 
+def _fail_unbeaten(study) -> None:
+    """A trial killed between its creation and its first heartbeat stays RUNNING with no heartbeat row, which
+    optuna's `fail_stale_trials` never judges stale: fail it (and retry it, as the stale callback does) once it
+    started more than GRACE_S ago — a live process records its first heartbeat within HEARTBEAT_S."""
+    import datetime
+
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+    from optuna.trial import TrialState
+
+    storage = getattr(study._storage, "_backend", study._storage)  # optuna wraps an RDBStorage in a cache
+    if not isinstance(storage, RDBStorage):
+        return
+    now = datetime.datetime.now()
+    with _create_scoped_session(storage.scoped_session) as session:
+        beaten = {h.trial_id for h in session.query(models.TrialHeartbeatModel).all()}
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if t._trial_id in beaten or t.datetime_start is None:
+            continue
+        if (now - t.datetime_start).total_seconds() > GRACE_S:
+            try:
+                if storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                    RetryHeartbeatStaleTrialCallback(max_retry=3)(study, storage.get_trial(t._trial_id))
+            except (RuntimeError, ValueError):  # another process failed or finished it first
+                pass
+
+
 def _work(study, spec: SweepSpec, cfg: SweepConfig, out: Path, progress: bool) -> None:
     """Claim and run trials until --trials are finished (by any process sharing the study)."""
     import optuna
@@ -228,6 +256,7 @@ def _work(study, spec: SweepSpec, cfg: SweepConfig, out: Path, progress: bool) -
                 return  # grid exhausted
             time.sleep(1.0)  # another process's trial, or a killed one whose heartbeat will go stale
             optuna.storages.fail_stale_trials(study)
+            _fail_unbeaten(study)
             continue
         try:
             study.optimize(objective, n_trials=1, catch=(_NoWork, UserError), gc_after_trial=False,
